@@ -1,0 +1,40 @@
+/* The Check test runner: one suite per module, chosen by name on the command line (or all). Runs
+ * in forked mode, so a crash is a failed test, not a dead runner. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "suites.h"
+
+#define SUITE_ENTRY(name) {#name, make_##name##_suite},
+static const struct {
+    const char *name;
+    Suite *(*make)(void);
+} suites[] = {IGD_TEST_SUITES(SUITE_ENTRY)};
+#undef SUITE_ENTRY
+
+int main(int argc, char **argv)
+{
+    SRunner *runner = NULL;
+    size_t count = sizeof suites / sizeof suites[0];
+    for (size_t i = 0; i < count; i++) {
+        int wanted = argc < 2;
+        for (int a = 1; a < argc; a++)
+            wanted |= strcmp(argv[a], suites[i].name) == 0;
+        if (!wanted)
+            continue;
+        if (!runner)
+            runner = srunner_create(suites[i].make());
+        else
+            srunner_add_suite(runner, suites[i].make());
+    }
+    if (!runner) {
+        fprintf(stderr, "no suite matches\n");
+        return 2;
+    }
+    srunner_run_all(runner, CK_NORMAL);
+    int failed = srunner_ntests_failed(runner);
+    srunner_free(runner);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
