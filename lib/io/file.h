@@ -1,0 +1,26 @@
+/* Whole-file reads and atomic file writes. */
+#ifndef IO_FILE_H
+#define IO_FILE_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "core/error.h"
+
+/* Reads the whole regular file at path into a new buffer (core_malloc; free with core_free).
+ * IGD_ERR_NOT_FOUND when it does not exist, IGD_ERR_LIMIT when it is larger than max_size,
+ * IGD_ERR_IO when it cannot be read (or is not a regular file), IGD_ERR_OUT_OF_MEMORY. */
+igd_status io_read_file(const char *path, size_t max_size, unsigned char **data, size_t *size,
+                        core_err *err);
+
+/* Writes a file atomically: write_fn writes the content to a temporary file in the same folder,
+ * which then replaces path by a rename. On any failure the temporary file is removed and the
+ * file at path is untouched. */
+typedef igd_status (*io_write_fn)(FILE *file, void *user, core_err *err);
+igd_status io_write_atomic(const char *path, io_write_fn write_fn, void *user, core_err *err);
+
+/* The status for a failed open (NOT_FOUND for a missing file or folder, IO otherwise) with a
+ * message naming the path and the reason. */
+igd_status io_fail_errno(core_err *err, int errnum, const char *action, const char *path);
+
+#endif
