@@ -1,0 +1,86 @@
+/* Elementwise sum of two tensors (residual connections). The backward copies the gradient to
+ * both inputs, converting layouts where they differ. */
+#include "nn/layers.h"
+
+typedef struct add_op {
+    nn_op base;
+    nn_prim fwd, to_in[2];
+} add_op;
+
+static igd_status add_forward(nn_op *op, nn_graph *g, core_err *err)
+{
+    add_op *a = (add_op *)op;
+    dnnl_exec_arg_t args[3] = {{DNNL_ARG_MULTIPLE_SRC, nn_tensor_at(g, op->in[0])->mem},
+                               {DNNL_ARG_MULTIPLE_SRC + 1, nn_tensor_at(g, op->in[1])->mem},
+                               {DNNL_ARG_DST, nn_tensor_at(g, op->out)->mem}};
+    return nn_prim_exec(g, &a->fwd, 3, args, err);
+}
+
+static igd_status add_backward(nn_op *op, nn_graph *g, bool params, core_err *err)
+{
+    (void)params;
+    add_op *a = (add_op *)op;
+    for (int i = 0; i < 2; i++) {
+        if (!nn_tensor_at(g, op->in[i])->needs_diff)
+            continue;
+        dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, nn_tensor_at(g, op->out)->diff_mem},
+                                   {DNNL_ARG_TO, nn_diff_target(g, op->in[i])}};
+        CORE_TRY(nn_prim_exec(g, &a->to_in[i], 2, args, err));
+        nn_diff_done(g, op->in[i]);
+    }
+    return IGD_OK;
+}
+
+static void add_destroy(nn_op *op)
+{
+    add_op *a = (add_op *)op;
+    nn_prim_fini(&a->fwd);
+    nn_prim_fini(&a->to_in[0]);
+    nn_prim_fini(&a->to_in[1]);
+}
+
+static const nn_op_vt add_vt = {"sum", NULL, add_forward, add_backward, add_destroy};
+
+int nn_add(nn_graph *g, int x, int y)
+{
+    if (x < 0 || y < 0 || !nn_graph_ok(g))
+        return -1;
+    const dnnl_memory_desc_t *mx = nn_md(g, x), *my = nn_md(g, y);
+    if (mx->ndims != my->ndims) {
+        core_fail(&g->err, IGD_ERR_INTERNAL, "summing tensors of different shapes");
+        return nn_graph_fail(g, IGD_ERR_INTERNAL);
+    }
+    for (int i = 0; i < mx->ndims; i++) {
+        if (mx->dims[i] != my->dims[i]) {
+            core_fail(&g->err, IGD_ERR_INTERNAL, "summing tensors of different shapes");
+            return nn_graph_fail(g, IGD_ERR_INTERNAL);
+        }
+    }
+    add_op *a = nn_op_new(g, sizeof *a, &add_vt);
+    if (!a)
+        return -1;
+    a->base.in[0] = x;
+    a->base.in[1] = y;
+    a->base.nin = 2;
+    core_err *err = &g->err;
+    const float scales[2] = {1.0f, 1.0f};
+    const dnnl_memory_desc_t srcs[2] = {*mx, *my};
+    dnnl_primitive_desc_t pd;
+    igd_status st = nn_check(dnnl_sum_primitive_desc_create(&pd, mx, 2, scales, srcs, g->attr,
+                                                            g->ctx->engine),
+                             err, "sum descriptor");
+    if (st == IGD_OK)
+        st = nn_prim_adopt(g, &a->fwd, pd, "sum", err);
+    for (int i = 0; i < 2 && st == IGD_OK && g->mode == NN_TRAIN; i++) {
+        if (!nn_tensor_at(g, a->base.in[i])->needs_diff)
+            continue;
+        st = nn_check(dnnl_reorder_primitive_desc_create(&pd, mx, g->ctx->engine, &srcs[i],
+                                                         g->ctx->engine, g->attr),
+                      err, "sum backward descriptor");
+        if (st == IGD_OK)
+            st = nn_prim_adopt(g, &a->to_in[i], pd, "sum backward", err);
+    }
+    if (st != IGD_OK)
+        return nn_op_fail(g, &a->base, st);
+    return nn_op_commit(g, &a->base, mx);
+}

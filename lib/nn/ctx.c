@@ -1,0 +1,51 @@
+#include "nn/ctx.h"
+
+#include <omp.h>
+
+igd_status nn_check(dnnl_status_t status, core_err *err, const char *what)
+{
+    switch (status) {
+    case dnnl_success:
+        return IGD_OK;
+    case dnnl_out_of_memory:
+        return core_fail(err, IGD_ERR_OUT_OF_MEMORY, "oneDNN ran out of memory (%s)", what);
+    case dnnl_unimplemented:
+        return core_fail(err, IGD_ERR_BACKEND, "oneDNN has no implementation for %s", what);
+    default:
+        return core_fail(err, IGD_ERR_BACKEND, "oneDNN failed with status %d (%s)", (int)status,
+                         what);
+    }
+}
+
+igd_status nn_ctx_init(nn_ctx *ctx, core_err *err)
+{
+    ctx->engine = NULL;
+    ctx->stream = NULL;
+    igd_status st = nn_check(dnnl_engine_create(&ctx->engine, dnnl_cpu, 0), err, "CPU engine");
+    if (st == IGD_OK)
+        st = nn_check(dnnl_stream_create(&ctx->stream, ctx->engine, dnnl_stream_in_order), err,
+                      "stream");
+    if (st != IGD_OK)
+        nn_ctx_fini(ctx);
+    return st;
+}
+
+void nn_ctx_fini(nn_ctx *ctx)
+{
+    if (ctx->stream)
+        dnnl_stream_destroy(ctx->stream);
+    if (ctx->engine)
+        dnnl_engine_destroy(ctx->engine);
+    ctx->stream = NULL;
+    ctx->engine = NULL;
+}
+
+void nn_set_threads(int threads)
+{
+    omp_set_num_threads(threads > 0 ? threads : omp_get_num_procs());
+}
+
+int nn_max_threads(void)
+{
+    return omp_get_max_threads();
+}

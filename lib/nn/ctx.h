@@ -1,0 +1,26 @@
+/* The engine context: a oneDNN CPU engine and an in-order stream, plus status mapping. A context
+ * is used by one thread at a time (each inference session owns one). */
+#ifndef NN_CTX_H
+#define NN_CTX_H
+
+#include <oneapi/dnnl/dnnl.h>
+
+#include "core/error.h"
+
+typedef struct nn_ctx {
+    dnnl_engine_t engine;
+    dnnl_stream_t stream;
+} nn_ctx;
+
+igd_status nn_ctx_init(nn_ctx *ctx, core_err *err);
+void nn_ctx_fini(nn_ctx *ctx);
+
+/* Maps a oneDNN status to IGD_OK, IGD_ERR_OUT_OF_MEMORY or IGD_ERR_BACKEND with a message naming
+ * what failed. */
+igd_status nn_check(dnnl_status_t status, core_err *err, const char *what);
+
+/* Sets the worker-thread count of the calling thread's subsequent parallel work (0 = all cores). */
+void nn_set_threads(int threads);
+int nn_max_threads(void);
+
+#endif

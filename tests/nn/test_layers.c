@@ -1,0 +1,515 @@
+/* Every layer of the engine: forward against a naive reference written here, and backward
+ * (inputs and parameters) against central finite differences. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn/adam.h"
+#include "nn_harness.h"
+#include "testutil.h"
+
+typedef struct conv_arg {
+    int64_t cout;
+    int k;
+    bool bias;
+} conv_arg;
+
+static int make_conv(nn_graph *g, int x, const void *arg)
+{
+    const conv_arg *a = arg;
+    return nn_conv(g, x, a->cout, a->k, a->bias, NN_INIT_HE_UNIFORM);
+}
+
+/* A non-zero bias so that the reference sees it. */
+static void randomize_params(harness *t, uint64_t seed)
+{
+    tu_fill_uniform(t->params.value, t->params.total, -0.5f, 0.5f, &seed);
+    for (size_t k = 0; k < t->params.count; k++) {
+        const nn_param *q = &t->params.items[k];
+        if (!q->trainable) /* running variances must stay positive */
+            for (size_t i = 0; i < q->count; i++)
+                t->params.value[q->offset + i] = 0.5f + fabsf(t->params.value[q->offset + i]);
+    }
+    nn_params_touch(&t->params);
+}
+
+static void check_close(const float *a, const double *ref, size_t n, double tol, const char *what)
+{
+    double worst = 0;
+    for (size_t i = 0; i < n; i++) {
+        double e = fabs(a[i] - ref[i]) / fmax(1.0, fabs(ref[i]));
+        if (e > worst)
+            worst = e;
+    }
+    ck_assert_msg(worst < tol, "%s forward differs from the reference by %g", what, worst);
+}
+
+START_TEST(conv_forward_matches_reference)
+{
+    static const struct {
+        int64_t n, cin, h, w, cout;
+        int k;
+        bool bias;
+    } cases[] = {{2, 3, 7, 6, 8, 3, true}, {3, 8, 5, 5, 16, 3, false}, {2, 5, 4, 6, 3, 1, true},
+                 {1, 16, 8, 8, 8, 3, true}};
+    for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++) {
+        int64_t n = cases[ci].n, cin = cases[ci].cin, h = cases[ci].h, w = cases[ci].w;
+        int64_t co = cases[ci].cout;
+        int k = cases[ci].k;
+        for (int mode = 0; mode < 2; mode++) {
+            conv_arg a = {co, k, cases[ci].bias};
+            harness t;
+            harness_init(&t, (nn_mode)mode, n, cin, h, w, make_conv, &a, 1);
+            randomize_params(&t, 5);
+            harness_fill_input(&t, -1, 1, 0, 7);
+            harness_forward(&t);
+            const float *x = nn_data(t.g, t.x), *wt = t.params.value;
+            const float *b = cases[ci].bias ? t.params.value + t.params.items[1].offset : NULL;
+            double *ref = calloc((size_t)(n * co * h * w), sizeof *ref);
+            int p = k / 2;
+            for (int64_t in = 0; in < n; in++)
+                for (int64_t o = 0; o < co; o++)
+                    for (int64_t y = 0; y < h; y++)
+                        for (int64_t xx = 0; xx < w; xx++) {
+                            double s = b ? b[o] : 0;
+                            for (int64_t c = 0; c < cin; c++)
+                                for (int ky = 0; ky < k; ky++)
+                                    for (int kx = 0; kx < k; kx++) {
+                                        int64_t sy = y + ky - p, sx = xx + kx - p;
+                                        if (sy < 0 || sy >= h || sx < 0 || sx >= w)
+                                            continue;
+                                        s += (double)wt[((o * cin + c) * k + ky) * k + kx] *
+                                             x[((in * cin + c) * h + sy) * w + sx];
+                                    }
+                            ref[((in * co + o) * h + y) * w + xx] = s;
+                        }
+            check_close(nn_data(t.g, t.y), ref, t.ycount, 1e-4, "convolution");
+            free(ref);
+            harness_fini(&t);
+        }
+    }
+}
+END_TEST
+
+START_TEST(conv_gradients)
+{
+    conv_arg a3 = {5, 3, true}, a1 = {4, 1, false};
+    harness t;
+    harness_init(&t, NN_TRAIN, 2, 3, 5, 4, make_conv, &a3, 3);
+    randomize_params(&t, 11);
+    harness_fill_input(&t, -1, 1, 0, 2);
+    ck_assert_double_lt(harness_grad_check(&t, "conv 3x3 + bias", 1e-2), 1e-2);
+    harness_fini(&t);
+    harness_init(&t, NN_TRAIN, 3, 9, 4, 4, make_conv, &a1, 3);
+    harness_fill_input(&t, -1, 1, 0, 2);
+    ck_assert_double_lt(harness_grad_check(&t, "conv 1x1", 1e-2), 1e-2);
+    harness_fini(&t);
+    /* Wide enough for blocked layouts (nChw8c) on both sides. */
+    conv_arg a16 = {16, 3, false};
+    harness_init(&t, NN_TRAIN, 2, 16, 4, 4, make_conv, &a16, 3);
+    harness_fill_input(&t, -1, 1, 0, 2);
+    ck_assert_double_lt(harness_grad_check(&t, "conv 3x3 16->16", 1e-2), 1e-2);
+    harness_fini(&t);
+}
+END_TEST
+
+typedef struct bn_arg {
+    bool relu, frozen;
+} bn_arg;
+
+static int make_bn(nn_graph *g, int x, const void *arg)
+{
+    const bn_arg *a = arg;
+    /* A convolution first, so the normalisation sees a blocked layout as in the networks. */
+    return nn_bn(g, nn_conv(g, x, 8, 1, false, NN_INIT_XAVIER_UNIFORM), a->relu, a->frozen);
+}
+
+static int make_bn_plain(nn_graph *g, int x, const void *arg)
+{
+    const bn_arg *a = arg;
+    return nn_bn(g, x, a->relu, a->frozen);
+}
+
+START_TEST(bn_forward_matches_reference)
+{
+    const int64_t n = 4, c = 3, h = 5, w = 3;
+    for (int variant = 0; variant < 4; variant++) {
+        bn_arg a = {variant & 1, variant >> 1};
+        for (int mode = 0; mode < 2; mode++) {
+            harness t;
+            harness_init(&t, (nn_mode)mode, n, c, h, w, make_bn_plain, &a, 1);
+            randomize_params(&t, 3);
+            harness_fill_input(&t, -2, 3, 0, 9);
+            const float *gamma = t.params.value + t.params.items[0].offset;
+            const float *beta = t.params.value + t.params.items[1].offset;
+            float rm[3], rv[3];
+            memcpy(rm, t.params.value + t.params.items[2].offset, sizeof rm);
+            memcpy(rv, t.params.value + t.params.items[3].offset, sizeof rv);
+            harness_forward(&t);
+            const float *x = nn_data(t.g, t.x);
+            double ref[4 * 3 * 5 * 3];
+            bool batch = mode == NN_TRAIN && !a.frozen;
+            for (int64_t ch = 0; ch < c; ch++) {
+                double mean = 0, var = 0, m = (double)(n * h * w);
+                for (int64_t i = 0; i < n; i++)
+                    for (int64_t k = 0; k < h * w; k++)
+                        mean += x[(i * c + ch) * h * w + k];
+                mean /= m;
+                for (int64_t i = 0; i < n; i++)
+                    for (int64_t k = 0; k < h * w; k++) {
+                        double d = x[(i * c + ch) * h * w + k] - mean;
+                        var += d * d;
+                    }
+                var /= m;
+                if (!batch) {
+                    mean = rm[ch];
+                    var = rv[ch];
+                }
+                for (int64_t i = 0; i < n; i++)
+                    for (int64_t k = 0; k < h * w; k++) {
+                        size_t at = (size_t)((i * c + ch) * h * w + k);
+                        double v = (x[at] - mean) / sqrt(var + 1e-5) * gamma[ch] + beta[ch];
+                        ref[at] = a.relu && v < 0 ? 0 : v;
+                    }
+                if (batch) {
+                    /* Running averages: momentum 0.1, unbiased variance. */
+                    const float *nrm = t.params.value + t.params.items[2].offset;
+                    const float *nrv = t.params.value + t.params.items[3].offset;
+                    ck_assert_double_eq_tol(nrm[ch], 0.9 * rm[ch] + 0.1 * mean, 1e-5);
+                    ck_assert_double_eq_tol(nrv[ch], 0.9 * rv[ch] + 0.1 * var * m / (m - 1), 1e-5);
+                }
+            }
+            check_close(nn_data(t.g, t.y), ref, t.ycount, 1e-4, "batch normalisation");
+            harness_fini(&t);
+        }
+    }
+}
+END_TEST
+
+START_TEST(bn_gradients)
+{
+    for (int variant = 0; variant < 4; variant++) {
+        bn_arg a = {variant & 1, variant >> 1};
+        harness t;
+        harness_init(&t, NN_TRAIN, 4, 3, 3, 3, make_bn, &a, 5);
+        randomize_params(&t, 8);
+        harness_fill_input(&t, -1, 1, 0, 4);
+        char name[64];
+        snprintf(name, sizeof name, "bn relu=%d frozen=%d", a.relu, a.frozen);
+        /* With a fused ReLU, outputs near its kink make central differences inexact: a small
+         * step and a looser bound there (the plain variants bound the arithmetic tightly). */
+        ck_assert_double_lt(harness_grad_check(&t, name, a.relu ? 3e-4 : 1e-2),
+                            a.relu ? 6e-2 : 1e-2);
+        harness_fini(&t);
+    }
+}
+END_TEST
+
+static int make_ln(nn_graph *g, int x, const void *arg)
+{
+    (void)arg;
+    return nn_ln(g, nn_conv(g, x, 8, 1, false, NN_INIT_XAVIER_UNIFORM));
+}
+
+static int make_ln_plain(nn_graph *g, int x, const void *arg)
+{
+    (void)arg;
+    return nn_ln(g, x);
+}
+
+START_TEST(ln_forward_and_gradients)
+{
+    const int64_t n = 3, c = 2, h = 3, w = 4, d = c * h * w;
+    harness t;
+    harness_init(&t, NN_TRAIN, n, c, h, w, make_ln_plain, NULL, 1);
+    randomize_params(&t, 4);
+    harness_fill_input(&t, -2, 2, 0, 6);
+    harness_forward(&t);
+    const float *x = nn_data(t.g, t.x), *gamma = t.params.value,
+                *beta = t.params.value + t.params.items[1].offset;
+    double ref[3 * 24];
+    for (int64_t i = 0; i < n; i++) {
+        double mean = 0, var = 0;
+        for (int64_t k = 0; k < d; k++)
+            mean += x[i * d + k];
+        mean /= (double)d;
+        for (int64_t k = 0; k < d; k++)
+            var += (x[i * d + k] - mean) * (x[i * d + k] - mean);
+        var /= (double)d;
+        for (int64_t k = 0; k < d; k++)
+            ref[i * d + k] = (x[i * d + k] - mean) / sqrt(var + 1e-5) * gamma[k] + beta[k];
+    }
+    check_close(nn_data(t.g, t.y), ref, t.ycount, 1e-4, "layer normalisation");
+    ck_assert_double_lt(harness_grad_check(&t, "layer norm (plain)", 1e-2), 1e-2);
+    harness_fini(&t);
+    harness_init(&t, NN_TRAIN, 2, 3, 4, 4, make_ln, NULL, 2);
+    randomize_params(&t, 5);
+    harness_fill_input(&t, -1, 1, 0, 6);
+    ck_assert_double_lt(harness_grad_check(&t, "layer norm (blocked)", 1e-2), 1e-2);
+    harness_fini(&t);
+}
+END_TEST
+
+static int make_act(nn_graph *g, int x, const void *arg)
+{
+    return nn_act_layer(g, x, *(const nn_act *)arg);
+}
+
+START_TEST(activations)
+{
+    const nn_act acts[3] = {NN_RELU, NN_SIGMOID, NN_TANH};
+    const char *names[3] = {"relu", "sigmoid", "tanh"};
+    for (int i = 0; i < 3; i++) {
+        harness t;
+        harness_init(&t, NN_TRAIN, 2, 3, 4, 5, make_act, &acts[i], 1);
+        harness_fill_input(&t, -3, 3, 0.05f, 3);
+        harness_forward(&t);
+        const float *x = nn_data(t.g, t.x);
+        double *ref = malloc(t.ycount * sizeof *ref);
+        for (size_t k = 0; k < t.ycount; k++)
+            ref[k] = i == 0 ? fmax(0, x[k]) : i == 1 ? 1 / (1 + exp(-x[k])) : tanh(x[k]);
+        check_close(nn_data(t.g, t.y), ref, t.ycount, 1e-5, names[i]);
+        free(ref);
+        ck_assert_double_lt(harness_grad_check(&t, names[i], 1e-3), 1e-2);
+        harness_fini(&t);
+    }
+}
+END_TEST
+
+static int make_pool(nn_graph *g, int x, const void *arg)
+{
+    (void)arg;
+    return nn_pool2(g, nn_conv(g, x, 8, 1, false, NN_INIT_XAVIER_UNIFORM));
+}
+
+static int make_pool_plain(nn_graph *g, int x, const void *arg)
+{
+    (void)arg;
+    return nn_pool2(g, x);
+}
+
+static int make_up(nn_graph *g, int x, const void *arg)
+{
+    (void)arg;
+    return nn_up2(g, nn_conv(g, x, 8, 1, false, NN_INIT_XAVIER_UNIFORM));
+}
+
+static int make_up_plain(nn_graph *g, int x, const void *arg)
+{
+    (void)arg;
+    return nn_up2(g, x);
+}
+
+START_TEST(pool_and_upsample)
+{
+    const int64_t n = 2, c = 3, h = 4, w = 6;
+    harness t;
+    harness_init(&t, NN_TRAIN, n, c, h, w, make_pool_plain, NULL, 1);
+    harness_fill_input(&t, -1, 1, 0, 3);
+    harness_forward(&t);
+    const float *x = nn_data(t.g, t.x);
+    double ref[2 * 3 * 2 * 3];
+    for (int64_t i = 0; i < n * c; i++)
+        for (int64_t y = 0; y < h / 2; y++)
+            for (int64_t xx = 0; xx < w / 2; xx++) {
+                const float *p = x + i * h * w + 2 * y * w + 2 * xx;
+                ref[(i * (h / 2) + y) * (w / 2) + xx] = (p[0] + p[1] + p[w] + p[w + 1]) / 4.0;
+            }
+    check_close(nn_data(t.g, t.y), ref, t.ycount, 1e-6, "mean pooling");
+    ck_assert_double_lt(harness_grad_check(&t, "mean pooling", 1e-2), 1e-2);
+    harness_fini(&t);
+
+    harness_init(&t, NN_TRAIN, n, c, h, w, make_up_plain, NULL, 1);
+    harness_fill_input(&t, -1, 1, 0, 3);
+    harness_forward(&t);
+    x = nn_data(t.g, t.x);
+    double *up = malloc(t.ycount * sizeof *up);
+    for (int64_t i = 0; i < n * c; i++)
+        for (int64_t y = 0; y < 2 * h; y++)
+            for (int64_t xx = 0; xx < 2 * w; xx++)
+                up[(i * 2 * h + y) * 2 * w + xx] = x[i * h * w + (y / 2) * w + xx / 2];
+    check_close(nn_data(t.g, t.y), up, t.ycount, 1e-6, "upsampling");
+    free(up);
+    ck_assert_double_lt(harness_grad_check(&t, "upsampling", 1e-2), 1e-2);
+    harness_fini(&t);
+
+    harness_init(&t, NN_TRAIN, n, c, h, w, make_pool, NULL, 1);
+    harness_fill_input(&t, -1, 1, 0, 3);
+    ck_assert_double_lt(harness_grad_check(&t, "conv + pooling (blocked)", 1e-2), 1e-2);
+    harness_fini(&t);
+    harness_init(&t, NN_TRAIN, n, c, h, w, make_up, NULL, 1);
+    harness_fill_input(&t, -1, 1, 0, 3);
+    ck_assert_double_lt(harness_grad_check(&t, "conv + upsampling (blocked)", 1e-2), 1e-2);
+    harness_fini(&t);
+}
+END_TEST
+
+/* A residual block in miniature: the input feeds two branches whose sum is the output, so the
+ * input's gradient is the sum of two paths (the accumulation logic) and the add's backward runs. */
+static int make_residual(nn_graph *g, int x, const void *arg)
+{
+    (void)arg;
+    int a = nn_conv(g, x, 8, 3, false, NN_INIT_HE_UNIFORM);
+    int b = nn_conv(g, nn_pool2(g, nn_up2(g, x)), 8, 1, true, NN_INIT_XAVIER_UNIFORM);
+    return nn_add(g, a, b);
+}
+
+START_TEST(add_and_gradient_accumulation)
+{
+    harness t;
+    harness_init(&t, NN_TRAIN, 2, 4, 4, 4, make_residual, NULL, 2);
+    randomize_params(&t, 1);
+    harness_fill_input(&t, -1, 1, 0, 5);
+    harness_forward(&t);
+    ck_assert_double_lt(harness_grad_check(&t, "residual sum", 1e-2), 1e-2);
+    harness_fini(&t);
+}
+END_TEST
+
+typedef struct linear_arg {
+    int64_t out;
+    bool bias, conv_first;
+} linear_arg;
+
+static int make_linear(nn_graph *g, int x, const void *arg)
+{
+    const linear_arg *a = arg;
+    if (a->conv_first)
+        x = nn_conv(g, x, 8, 1, false, NN_INIT_XAVIER_UNIFORM);
+    return nn_linear(g, x, a->out, a->bias, NN_INIT_XAVIER_UNIFORM);
+}
+
+START_TEST(linear_forward_and_gradients)
+{
+    /* A 4-D plain input: flattened in c, h, w order against oihw weights. */
+    linear_arg a = {5, true, false};
+    const int64_t n = 3, c = 2, h = 3, w = 2, d = c * h * w;
+    harness t;
+    harness_init(&t, NN_TRAIN, n, c, h, w, make_linear, &a, 1);
+    randomize_params(&t, 2);
+    harness_fill_input(&t, -1, 1, 0, 3);
+    harness_forward(&t);
+    const float *x = nn_data(t.g, t.x), *wt = t.params.value,
+                *b = t.params.value + t.params.items[1].offset;
+    double ref[3 * 5];
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t o = 0; o < a.out; o++) {
+            double s = b[o];
+            for (int64_t k = 0; k < d; k++)
+                s += (double)wt[o * d + k] * x[i * d + k];
+            ref[i * a.out + o] = s;
+        }
+    check_close(nn_data(t.g, t.y), ref, t.ycount, 1e-5, "linear");
+    ck_assert_double_lt(harness_grad_check(&t, "linear 4-D", 1e-2), 1e-2);
+    harness_fini(&t);
+    linear_arg m = {4, false, false};
+    harness_init(&t, NN_TRAIN, 4, 7, 1, 1, make_linear, &m, 1);
+    harness_fill_input(&t, -1, 1, 0, 3);
+    ck_assert_double_lt(harness_grad_check(&t, "linear 2-D", 1e-2), 1e-2);
+    harness_fini(&t);
+    linear_arg bl = {3, true, true};
+    harness_init(&t, NN_TRAIN, 2, 3, 4, 4, make_linear, &bl, 1);
+    harness_fill_input(&t, -1, 1, 0, 3);
+    ck_assert_double_lt(harness_grad_check(&t, "linear on blocked 4-D", 1e-2), 1e-2);
+    harness_fini(&t);
+}
+END_TEST
+
+static int make_reshape(nn_graph *g, int x, const void *arg)
+{
+    (void)arg;
+    int v = nn_linear(g, x, 2 * 2 * 3, true, NN_INIT_XAVIER_UNIFORM);
+    return nn_conv(g, nn_reshape(g, v, 3, 2, 2), 4, 3, false, NN_INIT_HE_UNIFORM);
+}
+
+START_TEST(reshape_gradients)
+{
+    harness t;
+    harness_init(&t, NN_TRAIN, 3, 5, 1, 1, make_reshape, NULL, 1);
+    harness_fill_input(&t, -1, 1, 0, 3);
+    ck_assert_double_lt(harness_grad_check(&t, "linear -> reshape -> conv", 1e-2), 1e-2);
+    harness_fini(&t);
+}
+END_TEST
+
+START_TEST(adam_matches_hand_computation)
+{
+    nn_params p;
+    nn_params_init(&p);
+    core_err err = {0};
+    size_t idx;
+    int64_t dims[1] = {3};
+    ck_assert_int_eq(nn_params_claim(&p, 1, dims, 1, NN_INIT_ZERO, 0, 0, &idx, &err), IGD_OK);
+    ck_assert_int_eq(nn_params_commit(&p, 1, &err), IGD_OK);
+    float *w = nn_param_value(&p, idx), *g = nn_param_grad(&p, idx);
+    w[0] = 1.0f, w[1] = -2.0f, w[2] = 0.5f;
+    nn_adam opt = {0.1, 0.9, 0.999, 1e-8, 0.01};
+    const float g1[3] = {0.5f, -1.0f, 0.0f}, g2[3] = {-0.25f, 2.0f, 1.0f};
+    double m[3] = {0}, v[3] = {0}, ref[3] = {1.0, -2.0, 0.5};
+    for (int step = 1; step <= 2; step++) {
+        for (int i = 0; i < 3; i++)
+            g[i] = step == 1 ? g1[i] : g2[i];
+        nn_adam_step(&p, &opt);
+        for (int i = 0; i < 3; i++) {
+            double gi = (step == 1 ? g1[i] : g2[i]) + 0.01 * ref[i];
+            m[i] = 0.9 * m[i] + 0.1 * gi;
+            v[i] = 0.999 * v[i] + 0.001 * gi * gi;
+            double mh = m[i] / (1 - pow(0.9, step)), vh = v[i] / (1 - pow(0.999, step));
+            ref[i] -= 0.1 * mh / (sqrt(vh) + 1e-8);
+            ck_assert_double_eq_tol(w[i], ref[i], 1e-5);
+        }
+    }
+    ck_assert_double_eq_tol(nn_poly_lr(1e-3, 50, 100, 0.9), 1e-3 * pow(0.5, 0.9), 1e-12);
+    ck_assert_double_eq(nn_poly_lr(1e-3, 5, 0, 0.9), 1e-3);
+    ck_assert_double_eq(nn_poly_lr(1e-3, 100, 100, 0.9), 0.0);
+    nn_params_fini(&p);
+}
+END_TEST
+
+START_TEST(initialisation_is_seeded_and_bounded)
+{
+    conv_arg a = {16, 3, true};
+    harness t1, t2, t3;
+    harness_init(&t1, NN_TRAIN, 1, 8, 4, 4, make_conv, &a, 42);
+    harness_init(&t2, NN_TRAIN, 1, 8, 4, 4, make_conv, &a, 42);
+    harness_init(&t3, NN_TRAIN, 1, 8, 4, 4, make_conv, &a, 43);
+    size_t n = t1.params.items[0].count;
+    ck_assert_mem_eq(t1.params.value, t2.params.value, n * sizeof(float));
+    ck_assert(memcmp(t1.params.value, t3.params.value, n * sizeof(float)) != 0);
+    double bound = sqrt(6.0 / (8 * 9)), sum = 0;
+    for (size_t i = 0; i < n; i++) {
+        ck_assert(fabs(t1.params.value[i]) <= bound);
+        sum += t1.params.value[i] * t1.params.value[i];
+    }
+    /* U(-b, b) has variance b^2 / 3. */
+    ck_assert_double_eq_tol(sum / n, bound * bound / 3, bound * bound / 3 * 0.15);
+    const float *bias = t1.params.value + t1.params.items[1].offset;
+    for (int i = 0; i < 16; i++)
+        ck_assert(bias[i] == 0.0f);
+    harness_fini(&t1);
+    harness_fini(&t2);
+    harness_fini(&t3);
+}
+END_TEST
+
+Suite *make_layers_suite(void)
+{
+    Suite *s = suite_create("layers");
+    TCase *t = tcase_create("layers");
+    tcase_set_timeout(t, 300);
+    tcase_add_test(t, conv_forward_matches_reference);
+    tcase_add_test(t, conv_gradients);
+    tcase_add_test(t, bn_forward_matches_reference);
+    tcase_add_test(t, bn_gradients);
+    tcase_add_test(t, ln_forward_and_gradients);
+    tcase_add_test(t, activations);
+    tcase_add_test(t, pool_and_upsample);
+    tcase_add_test(t, add_and_gradient_accumulation);
+    tcase_add_test(t, linear_forward_and_gradients);
+    tcase_add_test(t, reshape_gradients);
+    tcase_add_test(t, adam_matches_hand_computation);
+    tcase_add_test(t, initialisation_is_seeded_and_bounded);
+    suite_add_tcase(s, t);
+    return s;
+}
