@@ -117,7 +117,8 @@ static igd_status decode_body(png_structp png, png_infop info, png_ctx *c)
         png_set_palette_to_rgb(png);
     if (color == PNG_COLOR_TYPE_GRAY && depth < 8)
         png_set_expand_gray_1_2_4_to_8(png);
-    if (color & PNG_COLOR_MASK_ALPHA)
+    /* Alpha is dropped, including the alpha a palette's tRNS would expand to. */
+    if ((color & PNG_COLOR_MASK_ALPHA) || png_get_valid(png, info, PNG_INFO_tRNS))
         png_set_strip_alpha(png);
     if (depth == 16 && host_little_endian())
         png_set_swap(png);
