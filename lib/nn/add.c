@@ -1,5 +1,6 @@
-/* Elementwise sum of two tensors (residual connections). The backward copies the gradient to
- * both inputs, converting layouts where they differ. */
+/* Elementwise sum of two tensors (residual connections). The backward hands the gradient to
+ * both inputs: added or copied directly where the layouts agree, through a reorder where they
+ * differ. */
 #include "nn/layers.h"
 
 typedef struct add_op {
@@ -20,9 +21,15 @@ static igd_status add_backward(nn_op *op, nn_graph *g, bool params, core_err *er
 {
     (void)params;
     add_op *a = (add_op *)op;
+    nn_tensor *y = nn_tensor_at(g, op->out);
     for (int i = 0; i < 2; i++) {
-        if (!nn_tensor_at(g, op->in[i])->needs_diff)
+        nn_tensor *x = nn_tensor_at(g, op->in[i]);
+        if (!x->needs_diff)
             continue;
+        if (!a->to_in[i].prim) {
+            CORE_TRY(nn_diff_give(g, op->in[i], y->diff, err));
+            continue;
+        }
         dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, nn_tensor_at(g, op->out)->diff_mem},
                                    {DNNL_ARG_TO, nn_diff_target(g, op->in[i])}};
         CORE_TRY(nn_prim_exec(g, &a->to_in[i], 2, args, err));
@@ -72,7 +79,7 @@ int nn_add(nn_graph *g, int x, int y)
     if (st == IGD_OK)
         st = nn_prim_adopt(g, &a->fwd, pd, "sum", err);
     for (int i = 0; i < 2 && st == IGD_OK && g->mode == NN_TRAIN; i++) {
-        if (!nn_tensor_at(g, a->base.in[i])->needs_diff)
+        if (!nn_tensor_at(g, a->base.in[i])->needs_diff || dnnl_memory_desc_equal(mx, &srcs[i]))
             continue;
         st = nn_check(dnnl_reorder_primitive_desc_create(&pd, mx, g->ctx->engine, &srcs[i],
                                                          g->ctx->engine, g->attr),

@@ -144,7 +144,10 @@ igd_status nn_graph_add_op(nn_graph *g, nn_op *op, core_err *err)
     g->ops[g->nops++] = op;
     bool needs = g->mode == NN_TRAIN && op->has_params;
     for (int i = 0; i < op->nin; i++) {
-        g->tensors[op->in[i]].consumers++;
+        nn_tensor *t = &g->tensors[op->in[i]];
+        t->consumers++;
+        if (t->alias >= 0) /* gradients of a view accumulate in its base's buffers */
+            g->tensors[t->alias].consumers++;
         needs |= g->tensors[op->in[i]].needs_diff;
     }
     g->tensors[op->out].needs_diff |= needs;
@@ -192,6 +195,7 @@ int nn_dims(const nn_graph *g, int t, int64_t *dims)
 
 static igd_status prim_finish(nn_graph *g, nn_prim *p, const char *what, core_err *err)
 {
+    p->what = what;
     CORE_TRY(nn_check(dnnl_primitive_create(&p->prim, p->pd), err, what));
     const dnnl_memory_desc_t *smd = dnnl_primitive_desc_query_md(p->pd, dnnl_query_scratchpad_md, 0);
     size_t size = smd ? dnnl_memory_desc_get_size(smd) : 0;
@@ -253,10 +257,10 @@ igd_status nn_prim_exec(nn_graph *g, nn_prim *p, int nargs, dnnl_exec_arg_t *arg
         dnnl_memory_get_memory_desc(all[i].memory, &have);
         if (!want || !have || !dnnl_memory_desc_equal(want, have))
             return core_fail(err, IGD_ERR_BACKEND,
-                             "oneDNN failed with status %d: argument %d does not match",
-                             (int)s, all[i].arg);
+                             "oneDNN failed with status %d: %s: argument %d does not match",
+                             (int)s, p->what, all[i].arg);
     }
-    return nn_check(s, err, "executing a primitive");
+    return nn_check(s, err, p->what);
 }
 
 /* ---- buffers ---- */
@@ -503,6 +507,25 @@ void nn_diff_done(nn_graph *g, int t)
         b->to_spare = false;
     }
     b->diff_set = true;
+}
+
+igd_status nn_diff_give(nn_graph *g, int t, const float *src, core_err *err)
+{
+    nn_tensor *b = base_of(g, t);
+    size_t n = dnnl_memory_desc_get_size(&b->md) / sizeof(float);
+    float *d = b->diff;
+    CORE_TRY(nn_check(dnnl_stream_wait(g->ctx->stream), err, "stream"));
+    if (b->diff_set) {
+#pragma omp parallel for simd schedule(static) if (n > 65536)
+        for (size_t k = 0; k < n; k++)
+            d[k] += src[k];
+    } else {
+#pragma omp parallel for simd schedule(static) if (n > 65536)
+        for (size_t k = 0; k < n; k++)
+            d[k] = src[k];
+    }
+    b->diff_set = true;
+    return IGD_OK;
 }
 
 float *nn_data(nn_graph *g, int t)

@@ -38,6 +38,7 @@ typedef struct nn_prim {
     dnnl_primitive_desc_t pd;
     dnnl_primitive_t prim;
     dnnl_memory_t scratch;
+    const char *what; /* for messages */
 } nn_prim;
 
 typedef struct nn_tensor {
@@ -159,6 +160,8 @@ void nn_prim_fini(nn_prim *p);
 
 /* Where an op writes the gradient of input tensor t, and the completion that adds it. */
 dnnl_memory_t nn_diff_target(nn_graph *g, int t);
+/* Adds src (laid out as t) into t's gradient, or copies it there if t has none yet. */
+igd_status nn_diff_give(nn_graph *g, int t, const float *src, core_err *err);
 /* The same as a raw buffer, for ops that view the tensor through their own descriptors. */
 float *nn_diff_target_buf(nn_graph *g, int t);
 void nn_diff_done(nn_graph *g, int t);

@@ -33,6 +33,8 @@ int nn_linear(nn_graph *g, int x, int64_t out, bool bias, nn_init init);
 int nn_reshape(nn_graph *g, int x, int64_t c, int64_t h, int64_t w);
 /* x in a plain layout (nchw / nc): x itself when already plain, else a reorder. */
 int nn_plain(nn_graph *g, int x);
+/* x in layout md (same dims): x itself when it has it, else a reorder. */
+int nn_reorder(nn_graph *g, int x, const dnnl_memory_desc_t *md);
 
 /* ---- for the op files ---- */
 void *nn_op_new(nn_graph *g, size_t size, const nn_op_vt *vt);

@@ -1,5 +1,6 @@
-/* Layout plumbing: nn_plain reorders a tensor into a plain layout; nn_reshape views a plain
- * tensor with other dims without copying (its buffers are the input's). */
+/* Layout plumbing: nn_reorder converts a tensor to another layout (nn_plain to the plain one);
+ * nn_reshape views a plain tensor with other dims without copying (its buffers are the
+ * input's). */
 #include "nn/layers.h"
 
 typedef struct reorder_op {
@@ -38,12 +39,12 @@ static void reorder_destroy(nn_op *op)
 static const nn_op_vt reorder_vt = {"reorder", NULL, reorder_forward, reorder_backward,
                                     reorder_destroy};
 
-int nn_plain(nn_graph *g, int x)
+int nn_reorder(nn_graph *g, int x, const dnnl_memory_desc_t *md)
 {
     if (x < 0 || !nn_graph_ok(g))
         return -1;
     const dnnl_memory_desc_t *src = nn_md(g, x);
-    if (nn_is_plain(src))
+    if (dnnl_memory_desc_equal(src, md))
         return x;
     reorder_op *r = nn_op_new(g, sizeof *r, &reorder_vt);
     if (!r)
@@ -51,19 +52,14 @@ int nn_plain(nn_graph *g, int x)
     r->base.in[0] = x;
     r->base.nin = 1;
     core_err *err = &g->err;
-    int64_t dims[DNNL_MAX_NDIMS];
-    for (int i = 0; i < src->ndims; i++)
-        dims[i] = src->dims[i];
-    dnnl_memory_desc_t plain;
-    nn_plain_md(&plain, src->ndims, dims);
     dnnl_primitive_desc_t pd;
-    igd_status st = nn_check(dnnl_reorder_primitive_desc_create(&pd, src, g->ctx->engine, &plain,
+    igd_status st = nn_check(dnnl_reorder_primitive_desc_create(&pd, src, g->ctx->engine, md,
                                                                 g->ctx->engine, g->attr),
                              err, "reorder descriptor");
     if (st == IGD_OK)
         st = nn_prim_adopt(g, &r->fwd, pd, "reorder", err);
     if (st == IGD_OK && g->mode == NN_TRAIN && nn_tensor_at(g, x)->needs_diff) {
-        st = nn_check(dnnl_reorder_primitive_desc_create(&pd, &plain, g->ctx->engine, src,
+        st = nn_check(dnnl_reorder_primitive_desc_create(&pd, md, g->ctx->engine, src,
                                                          g->ctx->engine, g->attr),
                       err, "reorder descriptor");
         if (st == IGD_OK)
@@ -71,7 +67,20 @@ int nn_plain(nn_graph *g, int x)
     }
     if (st != IGD_OK)
         return nn_op_fail(g, &r->base, st);
-    return nn_op_commit(g, &r->base, &plain);
+    return nn_op_commit(g, &r->base, md);
+}
+
+int nn_plain(nn_graph *g, int x)
+{
+    if (x < 0 || !nn_graph_ok(g))
+        return -1;
+    const dnnl_memory_desc_t *src = nn_md(g, x);
+    int64_t dims[DNNL_MAX_NDIMS];
+    for (int i = 0; i < src->ndims; i++)
+        dims[i] = src->dims[i];
+    dnnl_memory_desc_t plain;
+    nn_plain_md(&plain, src->ndims, dims);
+    return nn_reorder(g, x, &plain);
 }
 
 static igd_status view_pass(nn_op *op, nn_graph *g, core_err *err)
