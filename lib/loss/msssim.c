@@ -83,13 +83,15 @@ struct loss_msssim {
     lerp *lerps;
     int threads;
     size_t wp; /* padded row length: w + window - 1 */
-    size_t o_in5, o_ring, o_st5, o_g3, o_tring, o_d3, o_gacc, o_pmap, o_tmp, o_prod, o_mpyr;
+    size_t wq; /* zero-padded T row length: w + 2 (window - 1) */
+    size_t o_in5, o_ring, o_st5, o_gring, o_zero, o_tpad, o_d3, o_gacc, o_pmap, o_tmp, o_prod,
+        o_mpyr;
     size_t stride; /* doubles per thread */
     double *scratch;
 };
 
 typedef struct scratch {
-    double *in5, *ring, *st5, *g3, *tring, *d3, *gacc, *pmap, *tmp, *prod;
+    double *in5, *ring, *st5, *gring, *zero, *tpad, *d3, *gacc, *pmap, *tmp, *prod;
     float *mpyr;
 } scratch;
 
@@ -118,15 +120,17 @@ static int region(size_t *total, size_t count, size_t *offset)
 
 static int plan_scratch(loss_msssim *m)
 {
-    size_t W = (size_t)m->window, w = m->w, t = 0, in5, ring, st5, g3, tring;
+    size_t W = (size_t)m->window, w = m->w, t = 0, in5, ring, st5, gring, tpad, d3;
     size_t coarse = m->pyr - m->sh[0] * m->sw[0]; /* the pyramid without level 0 */
-    int ok = core_add_size(w, W - 1, &m->wp) && core_mul_size(m->wp, NSTAT, &in5) &&
-             core_mul4_size(W, NSTAT, w, 1, &ring) && core_mul_size(w, NSTAT, &st5) &&
-             core_mul_size(w, NGRAD, &g3) && core_mul4_size(W, NGRAD, w, 1, &tring);
+    int ok = core_add_size(w, W - 1, &m->wp) && core_add_size(m->wp, W - 1, &m->wq) &&
+             core_mul_size(m->wp, NSTAT, &in5) && core_mul4_size(W, NSTAT, w, 1, &ring) &&
+             core_mul_size(w, NSTAT, &st5) && core_mul4_size(W, NGRAD, w, 1, &gring) &&
+             core_mul_size(m->wq, NGRAD, &tpad) && core_mul_size(w, NGRAD, &d3);
     ok = ok && region(&t, in5, &m->o_in5) && region(&t, ring, &m->o_ring) &&
-         region(&t, st5, &m->o_st5) && region(&t, g3, &m->o_g3) && region(&t, tring, &m->o_tring) &&
-         region(&t, g3, &m->o_d3) && region(&t, coarse, &m->o_gacc) &&
-         region(&t, m->pyr, &m->o_pmap) && region(&t, w, &m->o_tmp) && region(&t, w, &m->o_prod) &&
+         region(&t, st5, &m->o_st5) && region(&t, gring, &m->o_gring) &&
+         region(&t, w, &m->o_zero) && region(&t, tpad, &m->o_tpad) && region(&t, d3, &m->o_d3) &&
+         region(&t, coarse, &m->o_gacc) && region(&t, m->pyr, &m->o_pmap) &&
+         region(&t, w, &m->o_tmp) && region(&t, w, &m->o_prod) &&
          region(&t, coarse, &m->o_mpyr); /* two float pyramids in `coarse` doubles */
     m->stride = t;
     return ok;
@@ -135,10 +139,9 @@ static int plan_scratch(loss_msssim *m)
 static scratch scratch_at(const loss_msssim *m, int thread)
 {
     double *base = m->scratch + (size_t)thread * m->stride;
-    scratch s = {base + m->o_in5,  base + m->o_ring,           base + m->o_st5,
-                 base + m->o_g3,   base + m->o_tring,          base + m->o_d3,
-                 base + m->o_gacc, base + m->o_pmap,           base + m->o_tmp,
-                 base + m->o_prod, (float *)(base + m->o_mpyr)};
+    scratch s = {base + m->o_in5,  base + m->o_ring, base + m->o_st5,  base + m->o_gring,
+                 base + m->o_zero, base + m->o_tpad, base + m->o_d3,   base + m->o_gacc,
+                 base + m->o_pmap, base + m->o_tmp,  base + m->o_prod, (float *)(base + m->o_mpyr)};
     return s;
 }
 
@@ -285,6 +288,10 @@ igd_status loss_msssim_create(const loss_msssim_config *cfg, size_t n, size_t c,
     }
     for (size_t k = 0; k < W; k++)
         m->g[k] /= gs;
+    for (size_t k = 0; k < W / 2; k++) /* symmetric by construction; the adjoint relies on it */
+        m->g[W - 1 - k] = m->g[k];
+    for (int t = 0; t < threads; t++)
+        memset(scratch_at(m, t).zero, 0, w * sizeof(double));
     lerp *l = m->lerps;
     for (int j = 1; j < scales; j++) {
         m->rows[j] = l;
@@ -348,23 +355,64 @@ static void load_row(const float *restrict x, const float *restrict y, size_t le
     }
 }
 
-/* out[q][c] = sum_k g[k] in[q][c + k], c < outlen, for the five statistics. */
-static void hfilter(const double *restrict in, size_t istride, size_t outlen,
-                    const double *restrict g, size_t W, double *restrict out, size_t ostride)
+/* The two filters every pass is made of, written so that the taps sum in registers and the
+ * loop over columns vectorises; inlined with a constant W for the usual windows. */
+static inline __attribute__((always_inline)) void shift_w(const double *restrict s,
+                                                          const double *restrict g, size_t W,
+                                                          size_t n, double *restrict out)
 {
-    for (int q = 0; q < NSTAT; q++) {
-        const double *s = in + (size_t)q * istride;
-        double *o = out + (size_t)q * ostride;
-        double g0 = g[0];
-        for (size_t c = 0; c < outlen; c++)
-            o[c] = g0 * s[c];
-        for (size_t k = 1; k < W; k++) {
-            double gk = g[k];
-            const double *sk = s + k;
-            for (size_t c = 0; c < outlen; c++)
-                o[c] += gk * sk[c];
-        }
+    for (size_t c = 0; c < n; c++) {
+        double a = 0;
+        for (size_t k = 0; k < W; k++)
+            a += g[k] * s[c + k];
+        out[c] = a;
     }
+}
+
+static inline __attribute__((always_inline)) void rows_w(const double *const *rows,
+                                                         const double *restrict g, size_t W,
+                                                         size_t n, double *restrict out)
+{
+    for (size_t c = 0; c < n; c++) {
+        double a = 0;
+        for (size_t k = 0; k < W; k++)
+            a += g[k] * rows[k][c];
+        out[c] = a;
+    }
+}
+
+#define BY_WINDOW(W, call)                                                                         \
+    switch (W) {                                                                                   \
+    case 3:                                                                                        \
+        call(3);                                                                                   \
+        break;                                                                                     \
+    case 5:                                                                                        \
+        call(5);                                                                                   \
+        break;                                                                                     \
+    case 7:                                                                                        \
+        call(7);                                                                                   \
+        break;                                                                                     \
+    case 11:                                                                                       \
+        call(11);                                                                                  \
+        break;                                                                                     \
+    default:                                                                                       \
+        call(W);                                                                                   \
+    }
+
+/* out[c] = sum_k g[k] s[c + k], c < n ("valid" filtering of a row). */
+static void filt_shift(const double *s, const double *g, size_t W, size_t n, double *out)
+{
+#define CALL(K) shift_w(s, g, K, n, out)
+    BY_WINDOW(W, CALL)
+#undef CALL
+}
+
+/* out[c] = sum_k g[k] rows[k][c], c < n (one row of filtering across rows). */
+static void filt_rows(const double *const *rows, const double *g, size_t W, size_t n, double *out)
+{
+#define CALL(K) rows_w(rows, g, K, n, out)
+    BY_WINDOW(W, CALL)
+#undef CALL
 }
 
 /* A scale seen through the window: rows of statistics streamed through a ring of W rows. */
@@ -400,7 +448,9 @@ static void stream_load(const stream *s, size_t p)
     if (r >= s->hh)
         r = s->hh - 1;
     load_row(s->x + r * s->ww, s->y + r * s->ww, s->ww, s->pad, s->in5, m->wp);
-    hfilter(s->in5, m->wp, s->ow, m->g, W, s->ring + (p % W) * NSTAT * m->w, m->w);
+    double *slot = s->ring + (p % W) * NSTAT * m->w;
+    for (int q = 0; q < NSTAT; q++)
+        filt_shift(s->in5 + (size_t)q * m->wp, m->g, W, s->ow, slot + (size_t)q * m->w);
 }
 
 /* Output row i of the five statistics into st (stride w); rows must be asked for in order. */
@@ -412,18 +462,11 @@ static void stream_row(const stream *s, size_t i, double *restrict st)
         for (size_t p = 0; p + 1 < W; p++)
             stream_load(s, p);
     stream_load(s, i + W - 1);
+    const double *rows[LOSS_MSSSIM_MAX_WINDOW];
     for (int q = 0; q < NSTAT; q++) {
-        double *o = st + (size_t)q * w;
-        const double *r0 = s->ring + (i % W) * NSTAT * w + (size_t)q * w;
-        double g0 = m->g[0];
-        for (size_t c = 0; c < ow; c++)
-            o[c] = g0 * r0[c];
-        for (size_t k = 1; k < W; k++) {
-            const double *rk = s->ring + ((i + k) % W) * NSTAT * w + (size_t)q * w;
-            double gk = m->g[k];
-            for (size_t c = 0; c < ow; c++)
-                o[c] += gk * rk[c];
-        }
+        for (size_t k = 0; k < W; k++)
+            rows[k] = s->ring + ((i + k) % W) * NSTAT * w + (size_t)q * w;
+        filt_rows(rows, m->g, W, ow, st + (size_t)q * w);
     }
 }
 
@@ -538,25 +581,27 @@ static void grad_row(const double *restrict st, size_t w, size_t ow, double c1, 
     }
 }
 
-/* Row t of scale j's gradient is complete in T: applies the row adjoint, combines with x and y,
- * adds the pooling adjoint of scale j+1 and stores it (double for j >= 1, float for j = 0). */
-static void finish_row(const loss_msssim *m, int j, size_t t, const double *T, const float *xj,
-                       const float *yj, size_t ow, const double *coarse, double *D, void *dst,
+/* Row t of scale j's gradient: the column adjoint of the G rows (a ring of W rows, G row i in
+ * slot i % W, zero outside 0..oh-1) into the zero-padded T rows, then the row adjoint (the same
+ * valid filter over the padded rows, the window being symmetric), combined with x and y; then the
+ * pooling adjoint of scale j+1 is added and the row is stored (double for j >= 1, float for
+ * j = 0). Without `direct` only the pooling adjoint is stored. */
+static void finish_row(const loss_msssim *m, const scratch *s, int j, size_t t, size_t oh,
+                       size_t ow, const float *xj, const float *yj, const double *coarse, void *dst,
                        int direct)
 {
-    size_t W = (size_t)m->window, w = m->w, ww = m->sw[j];
-    double *d0 = D, *d1 = D + w, *d2 = D + 2 * w;
+    size_t W = (size_t)m->window, w = m->w, ww = m->sw[j], wq = m->wq;
+    double *d0 = s->d3, *d1 = s->d3 + w, *d2 = s->d3 + 2 * w;
     if (direct) {
+        const double *rows[LOSS_MSSSIM_MAX_WINDOW];
         for (int q = 0; q < NGRAD; q++) {
-            double *dq = D + (size_t)q * w;
-            const double *tq = T + (size_t)q * w;
-            memset(dq, 0, ww * sizeof(double));
-            for (size_t k = 0; k < W; k++) {
-                double gk = m->g[k];
-                double *dk = dq + k;
-                for (size_t c = 0; c < ow; c++)
-                    dk[c] += gk * tq[c];
-            }
+            for (size_t k = 0; k < W; k++)
+                rows[k] = t >= k && t - k < oh
+                              ? s->gring + ((t - k) % W) * NGRAD * w + (size_t)q * w
+                              : s->zero;
+            double *tq = s->tpad + (size_t)q * wq;
+            filt_rows(rows, m->g, W, ow, tq + (W - 1));
+            filt_shift(tq, m->g, W, ww, s->d3 + (size_t)q * w);
         }
         const float *xr = xj + t * ww, *yr = yj + t * ww;
         for (size_t c = 0; c < ww; c++)
@@ -623,33 +668,21 @@ void loss_msssim_backward(loss_msssim *m, const double *coef, float *dy)
             size_t hh = m->sh[j];
             if (a[j] == 0) {
                 for (size_t r = 0; r < hh; r++)
-                    finish_row(m, j, r, NULL, xj, yj, 0, coarse, t.d3, dst, 0);
+                    finish_row(m, &t, j, r, 0, 0, xj, yj, coarse, dst, 0);
                 continue;
             }
             stream s;
             stream_init(&s, m, &t, xj, yj, hh, m->sw[j], 0);
             int last = j == m->scales - 1;
-            size_t slot = NGRAD * w;
-            for (size_t r = 0; r + 1 < W; r++)
-                memset(t.tring + r * slot, 0, slot * sizeof(double));
+            /* The padding of the T rows stays zero. */
+            memset(t.tpad, 0, NGRAD * m->wq * sizeof(double));
             for (size_t i = 0; i < s.oh; i++) {
                 stream_row(&s, i, t.st5);
-                grad_row(t.st5, w, s.ow, m->c1, m->c2, last, a[j], t.g3);
-                memset(t.tring + ((i + W - 1) % W) * slot, 0, slot * sizeof(double));
-                for (size_t k = 0; k < W; k++) {
-                    double gk = m->g[k];
-                    double *tr = t.tring + ((i + k) % W) * slot;
-                    for (int q = 0; q < NGRAD; q++) {
-                        double *tq = tr + (size_t)q * w;
-                        const double *gq = t.g3 + (size_t)q * w;
-                        for (size_t c = 0; c < s.ow; c++)
-                            tq[c] += gk * gq[c];
-                    }
-                }
-                finish_row(m, j, i, t.tring + (i % W) * slot, xj, yj, s.ow, coarse, t.d3, dst, 1);
+                grad_row(t.st5, w, s.ow, m->c1, m->c2, last, a[j], t.gring + (i % W) * NGRAD * w);
+                finish_row(m, &t, j, i, s.oh, s.ow, xj, yj, coarse, dst, 1);
             }
             for (size_t r = s.oh; r < hh; r++)
-                finish_row(m, j, r, t.tring + (r % W) * slot, xj, yj, s.ow, coarse, t.d3, dst, 1);
+                finish_row(m, &t, j, r, s.oh, s.ow, xj, yj, coarse, dst, 1);
         }
     }
 }
@@ -667,9 +700,10 @@ static void map_row(const double *restrict st, size_t w, size_t ow, double c1, d
             v *= (2 * a * b + c1) / (a * a + b * b + c1);
         out[c] = v;
     }
+    float wf = (float)weight; /* the map is a float heatmap: float powers are ample */
     for (size_t c = 0; c < ow; c++) {
         double v = out[c];
-        out[c] = v > 0 ? (v == 1 ? 1.0 : pow(v, weight)) : (weight == 0 ? 1.0 : 0.0);
+        out[c] = v > 0 ? (v == 1 ? 1.0 : (double)powf((float)v, wf)) : (weight == 0 ? 1.0 : 0.0);
     }
 }
 
