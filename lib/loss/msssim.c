@@ -41,9 +41,10 @@
  *
  *   Map. The same terms with "same" filtering (borders replicated: the row or column index is
  *   clamped to the image) at each scale: cs_j for j < M-1, l cs at the coarsest; each clamped at
- *   0 and raised to its weight at its own resolution, upsampled bilinearly to h x w (pixel centres
- *   aligned: source coordinate (r + 0.5) / 2^j - 0.5, clamped to the edge), multiplied over the
- *   scales, then averaged over channels. Identical images give 1 everywhere.
+ *   0 and raised to its weight at its own resolution (a float power: the map is a float
+ *   heatmap), upsampled bilinearly to h x w (pixel centres aligned: source coordinate
+ *   (r + 0.5) / 2^j - 0.5, clamped to the edge), multiplied over the scales, then averaged over
+ *   channels. Identical images give 1 everywhere.
  *
  * Numerics: inputs and the pooled pyramid are kept as float (the copy of level 0 is exact); every
  * filter, statistic, mean and gradient is computed in double (products of floats are exact in
