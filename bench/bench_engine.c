@@ -60,18 +60,13 @@ typedef struct chain {
 } chain;
 
 static void build(chain *c, nn_ctx *ctx, nn_mode mode, const mdl_arch *a, int64_t batch,
-                  bool commit)
+                  bool commit, chain *stores)
 {
     core_err err = {0};
-    if (nn_graph_create(ctx, &c->enc_p, mode, batch, &c->enc, &err) ||
-        nn_graph_create(ctx, &c->dec_p, mode, batch, &c->dec, &err) ||
-        nn_graph_create(ctx, &c->cri_p, mode, batch, &c->cri, &err))
+    if (nn_graph_create(ctx, &stores->enc_p, mode, batch, &c->enc, &err) ||
+        nn_graph_create(ctx, &stores->dec_p, mode, batch, &c->dec, &err) ||
+        nn_graph_create(ctx, &stores->cri_p, mode, batch, &c->cri, &err))
         die("graph", &err);
-    if (!commit) {
-        nn_params_rewind(&c->enc_p);
-        nn_params_rewind(&c->dec_p);
-        nn_params_rewind(&c->cri_p);
-    }
     c->x = nn_input(c->enc, a->channels, a->size, a->size, false);
     c->z = nn_plain(c->enc, mdl_encoder(c->enc, c->x, a));
     c->zin = nn_input(c->dec, a->latent, 1, 1, true);
@@ -81,8 +76,9 @@ static void build(chain *c, nn_ctx *ctx, nn_mode mode, const mdl_arch *a, int64_
     if (nn_graph_status(c->enc, &err) || nn_graph_status(c->dec, &err) ||
         nn_graph_status(c->cri, &err))
         die("build", &err);
-    if (commit && (nn_params_commit(&c->enc_p, 1, &err) || nn_params_commit(&c->dec_p, 2, &err) ||
-                   nn_params_commit(&c->cri_p, 3, &err)))
+    if (commit && (nn_params_commit(&stores->enc_p, 1, &err) ||
+                   nn_params_commit(&stores->dec_p, 2, &err) ||
+                   nn_params_commit(&stores->cri_p, 3, &err)))
         die("parameters", &err);
     if (nn_graph_finalize(c->enc, &err) || nn_graph_finalize(c->dec, &err) ||
         nn_graph_finalize(c->cri, &err))
@@ -129,9 +125,9 @@ static void train_step(chain *c, const nn_adam *opt)
     memcpy(nn_diff(c->enc, c->z), nn_diff(c->dec, c->zin), count(c->enc, c->z) * sizeof(float));
     if (nn_graph_backward(c->enc, &c->z, 1, true, &err))
         die("backward", &err);
-    nn_adam_step(&c->enc_p, opt);
-    nn_adam_step(&c->dec_p, opt);
-    nn_adam_step(&c->cri_p, opt);
+    nn_adam_step(c->enc->params, opt);
+    nn_adam_step(c->dec->params, opt);
+    nn_adam_step(c->cri->params, opt);
 }
 
 static void free_chain(chain *c)
@@ -204,12 +200,8 @@ int main(int argc, char **argv)
         nn_params_init(&train.enc_p);
         nn_params_init(&train.dec_p);
         nn_params_init(&train.cri_p);
-        build(&train, &ctx, NN_TRAIN, &a, batch, true);
-        infer.enc_p = train.enc_p;
-        infer.dec_p = train.dec_p;
-        infer.cri_p = train.cri_p;
-        build(&infer, &ctx, NN_INFER, &a, batch, false);
-        /* The inference graphs replayed claims on copies of the stores; use the trained ones. */
+        build(&train, &ctx, NN_TRAIN, &a, batch, true, &train);
+        build(&infer, &ctx, NN_INFER, &a, batch, false, &train);
         nn_adam opt = {1e-4, 0.9, 0.999, 1e-8, 1e-6};
         float *x = nn_data(train.enc, train.x), *xi = nn_data(infer.enc, infer.x);
         for (size_t i = 0; i < count(train.enc, train.x); i++)

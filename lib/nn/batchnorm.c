@@ -140,7 +140,7 @@ int nn_bn(nn_graph *g, int x, bool relu, bool frozen)
                                               NN_INIT_ONE};
     igd_status st = IGD_OK;
     for (int i = 0; i < BN_NPARAMS && st == IGD_OK; i++)
-        st = nn_params_claim(g->params, 1, cdims, i < BN_MEAN, inits[i], 0, 0, &b->param[i], err);
+        st = nn_params_claim(g->params, &g->cursor, 1, cdims, i < BN_MEAN, inits[i], 0, 0, &b->param[i], err);
     if (st != IGD_OK)
         return nn_op_fail(g, &b->base, st);
     nn_plain_md(&b->stat_md, 1, cdims);

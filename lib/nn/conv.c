@@ -95,10 +95,10 @@ int nn_conv(nn_graph *g, int x, int64_t cout, int k, bool bias, nn_init init)
     const int64_t wdims[4] = {cout, cin, k, k}, bdims[1] = {cout}, ddims[4] = {n, cout, h, w};
     const dnnl_dims_t strides = {1, 1}, pad = {k / 2, k / 2};
     size_t wp, bp = 0;
-    igd_status st = nn_params_claim(g->params, 4, wdims, 1, init, (int)(cin * k * k),
+    igd_status st = nn_params_claim(g->params, &g->cursor, 4, wdims, 1, init, (int)(cin * k * k),
                                     (int)(cout * k * k), &wp, err);
     if (st == IGD_OK && bias)
-        st = nn_params_claim(g->params, 1, bdims, 1, NN_INIT_ZERO, 0, 0, &bp, err);
+        st = nn_params_claim(g->params, &g->cursor, 1, bdims, 1, NN_INIT_ZERO, 0, 0, &bp, err);
     if (st != IGD_OK)
         return nn_op_fail(g, &c->base, st);
 

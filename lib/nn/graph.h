@@ -86,6 +86,7 @@ typedef struct nn_weight {
 struct nn_graph {
     nn_ctx *ctx;
     nn_params *params;
+    size_t cursor; /* the next parameter this graph claims */
     nn_mode mode;
     int64_t batch;
     bool accumulate;   /* add parameter gradients to the store's instead of overwriting */

@@ -118,9 +118,9 @@ int nn_ln(nn_graph *g, int x)
     nn_plain_md(&l->stat_md, 1, sdims);
     nn_plain_md(&l->param_md, 1, pdims);
     igd_status st =
-        nn_params_claim(g->params, 1, pdims, 1, NN_INIT_ONE, 0, 0, &l->pscale, err);
+        nn_params_claim(g->params, &g->cursor, 1, pdims, 1, NN_INIT_ONE, 0, 0, &l->pscale, err);
     if (st == IGD_OK)
-        st = nn_params_claim(g->params, 1, pdims, 1, NN_INIT_ZERO, 0, 0, &l->pshift, err);
+        st = nn_params_claim(g->params, &g->cursor, 1, pdims, 1, NN_INIT_ZERO, 0, 0, &l->pshift, err);
     if (st != IGD_OK)
         return nn_op_fail(g, &l->base, st);
     const unsigned flags = dnnl_use_scale | dnnl_use_shift;

@@ -75,9 +75,9 @@ int nn_linear(nn_graph *g, int x, int64_t out, bool bias, nn_init init)
     const int64_t fan_in = wdims[1] * wdims[2] * wdims[3];
     const int64_t bdims[1] = {out}, ddims[2] = {src->dims[0], out};
     size_t wp, bp = 0;
-    igd_status st = nn_params_claim(g->params, nd, wdims, 1, init, (int)fan_in, (int)out, &wp, err);
+    igd_status st = nn_params_claim(g->params, &g->cursor, nd, wdims, 1, init, (int)fan_in, (int)out, &wp, err);
     if (st == IGD_OK && bias)
-        st = nn_params_claim(g->params, 1, bdims, 1, NN_INIT_ZERO, 0, 0, &bp, err);
+        st = nn_params_claim(g->params, &g->cursor, 1, bdims, 1, NN_INIT_ZERO, 0, 0, &bp, err);
     if (st != IGD_OK)
         return nn_op_fail(g, &l->base, st);
     dnnl_memory_desc_t wcanon, wany, bmd, dmd;

@@ -23,21 +23,22 @@ void nn_params_fini(nn_params *p)
     nn_params_init(p);
 }
 
-igd_status nn_params_claim(nn_params *p, int ndims, const int64_t *dims, int trainable,
-                           nn_init init, int fan_in, int fan_out, size_t *index, core_err *err)
+igd_status nn_params_claim(nn_params *p, size_t *cursor, int ndims, const int64_t *dims,
+                           int trainable, nn_init init, int fan_in, int fan_out, size_t *index,
+                           core_err *err)
 {
     size_t count = 1;
     for (int d = 0; d < ndims; d++)
         if (dims[d] <= 0 || !core_mul_size(count, (size_t)dims[d], &count))
             return core_fail(err, IGD_ERR_INVALID_ARGUMENT, "parameter size overflows");
     if (p->committed) {
-        if (p->cursor >= p->count)
+        if (*cursor >= p->count)
             return core_fail(err, IGD_ERR_INTERNAL, "network replay claims more parameters");
-        nn_param *q = &p->items[p->cursor];
+        nn_param *q = &p->items[*cursor];
         if (q->count != count || q->ndims != ndims)
             return core_fail(err, IGD_ERR_INTERNAL, "network replay differs at parameter %zu",
-                             p->cursor);
-        *index = p->cursor++;
+                             *cursor);
+        *index = (*cursor)++;
         return IGD_OK;
     }
     if (p->count == p->capacity) {
@@ -64,6 +65,7 @@ igd_status nn_params_claim(nn_params *p, int ndims, const int64_t *dims, int tra
     q->fan_out = fan_out;
     p->total = total;
     *index = p->count++;
+    *cursor = p->count;
     return IGD_OK;
 }
 
@@ -113,14 +115,8 @@ igd_status nn_params_commit(nn_params *p, uint64_t seed, core_err *err)
         return core_fail(err, IGD_ERR_OUT_OF_MEMORY, "allocating %zu parameters", p->total);
     }
     p->committed = 1;
-    p->cursor = p->count;
     nn_params_reset(p, seed);
     return IGD_OK;
-}
-
-void nn_params_rewind(nn_params *p)
-{
-    p->cursor = 0;
 }
 
 void nn_params_touch(nn_params *p)

@@ -4,8 +4,8 @@
  *
  * Networks are built against a store: the first build defines the parameters in order
  * (nn_params_claim), nn_params_commit allocates and initialises them; later builds of the same
- * network (other batch sizes, inference) replay the same claims after nn_params_rewind and share
- * the values. */
+ * network (other batch sizes, inference) replay the same claims with their own cursor and share
+ * the values. Replaying does not modify the store, so graphs may be built concurrently. */
 #ifndef NN_PARAMS_H
 #define NN_PARAMS_H
 
@@ -38,21 +38,21 @@ typedef struct nn_params {
     size_t total;   /* elements in each arena */
     float *value, *grad, *m, *v;
     int committed;
-    size_t cursor;
     uint64_t version; /* changes whenever values change */
     uint64_t steps;   /* Adam steps taken */
 } nn_params;
 
 void nn_params_init(nn_params *p);
 void nn_params_fini(nn_params *p);
-/* Defines (before commit) or replays (after rewind) the next parameter; *index receives it. */
-igd_status nn_params_claim(nn_params *p, int ndims, const int64_t *dims, int trainable,
-                           nn_init init, int fan_in, int fan_out, size_t *index, core_err *err);
+/* Defines (before commit) or replays (after, at *cursor) the next parameter; *index receives
+ * it and *cursor advances. */
+igd_status nn_params_claim(nn_params *p, size_t *cursor, int ndims, const int64_t *dims,
+                           int trainable, nn_init init, int fan_in, int fan_out, size_t *index,
+                           core_err *err);
 /* Allocates the arenas and draws initial values from a generator seeded with seed. */
 igd_status nn_params_commit(nn_params *p, uint64_t seed, core_err *err);
 /* Re-draws all initial values (as at commit) and clears gradients and moments. */
 void nn_params_reset(nn_params *p, uint64_t seed);
-void nn_params_rewind(nn_params *p);
 /* Marks values changed (graphs holding reordered copies refresh them before their next use). */
 void nn_params_touch(nn_params *p);
 void nn_params_zero_grad(nn_params *p);

@@ -438,9 +438,9 @@ START_TEST(adam_matches_hand_computation)
     nn_params p;
     nn_params_init(&p);
     core_err err = {0};
-    size_t idx;
+    size_t idx, cursor = 0;
     int64_t dims[1] = {3};
-    ck_assert_int_eq(nn_params_claim(&p, 1, dims, 1, NN_INIT_ZERO, 0, 0, &idx, &err), IGD_OK);
+    ck_assert_int_eq(nn_params_claim(&p, &cursor, 1, dims, 1, NN_INIT_ZERO, 0, 0, &idx, &err), IGD_OK);
     ck_assert_int_eq(nn_params_commit(&p, 1, &err), IGD_OK);
     float *w = nn_param_value(&p, idx), *g = nn_param_grad(&p, idx);
     w[0] = 1.0f, w[1] = -2.0f, w[2] = 0.5f;
