@@ -75,10 +75,11 @@ igd_status io_image_copy_pixels(const void *src, igd_pixel_type type, size_t wid
     if (row_stride == 0)
         row_stride = im->stride;
     if (row_stride < im->stride) {
+        size_t row = im->stride;
         io_image_free(im);
         *out = NULL;
         return core_fail(err, IGD_ERR_INVALID_ARGUMENT,
-                         "row stride %zu is less than a row's %zu bytes", row_stride, im->stride);
+                         "row stride %zu is less than a row's %zu bytes", row_stride, row);
     }
     const unsigned char *s = src;
     for (size_t y = 0; y < height; y++)
