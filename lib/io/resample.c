@@ -23,12 +23,13 @@ enum { CHUNK = 128 };
 
 typedef struct tap {
     size_t start, count;
-    float w0, wm, w1; /* first, middle and last weights (count 1: w0 only) */
+    size_t second;    /* the second index of a tap of at most two (start when count is 1) */
+    float w0, wm, w1; /* first, middle and last weights (count 1: w0 only, w1 = 0) */
 } tap;
 
 static tap axis_tap(size_t o, size_t n_src, size_t n_dst)
 {
-    tap t = {o, 1, 1.0f, 0.0f, 0.0f};
+    tap t = {o, 1, o, 1.0f, 0.0f, 0.0f};
     if (n_dst < n_src) {
         /* In units of 1 / n_dst source pixels: output o covers [o n_src, (o + 1) n_src), source
          * pixel i covers [i n_dst, (i + 1) n_dst). Weights are overlaps / n_src. */
@@ -46,10 +47,11 @@ static tap axis_tap(size_t o, size_t n_src, size_t n_dst)
             s = 0.0;
         size_t i0 = (size_t)s;
         if (i0 >= n_src - 1) {
-            t.start = n_src - 1;
+            t.start = t.second = n_src - 1;
         } else {
             float f = (float)(s - (double)i0);
             t.start = i0;
+            t.second = i0 + 1;
             t.count = 2;
             t.w0 = 1.0f - f;
             t.w1 = f;
@@ -73,34 +75,44 @@ static inline float load(const unsigned char *p, igd_pixel_type type)
 }
 
 /* px[i][c] = the weighted sum for output columns x0 + i (i < n) of one output row, in the
- * source's units and channels. type and ch are constants in each instance below. */
+ * source's units and channels. type and ch are constants in each instance below; two says
+ * that every column tap has at most two pixels (the axis does not shrink). */
 static inline __attribute__((always_inline)) void gather(const io_view *v, igd_pixel_type type,
                                                          size_t ch, const tap *ty, const tap *tx,
-                                                         size_t n, float (*px)[3])
+                                                         size_t n, bool two, float (*px)[3])
 {
     const size_t ps = type == IGD_PIXEL_U8 ? 1 : (type == IGD_PIXEL_U16 ? 2 : 4);
     const size_t step = ps * ch;
-    for (size_t i = 0; i < n; i++) {
-        const tap *x = &tx[i];
-        float acc[3] = {0.0f, 0.0f, 0.0f};
-        for (size_t k = 0; k < ty->count; k++) {
-            float wy = k == 0 ? ty->w0 : (k + 1 == ty->count ? ty->w1 : ty->wm);
-            const unsigned char *p = v->data + (ty->start + k) * v->row_stride + x->start * step;
-            float first[3], mid[3] = {0.0f, 0.0f, 0.0f}, last[3] = {0.0f, 0.0f, 0.0f};
-            for (size_t c = 0; c < ch; c++)
-                first[c] = load(p + c * ps, type);
-            if (x->count > 1) {
-                for (size_t j = 1; j + 1 < x->count; j++)
-                    for (size_t c = 0; c < ch; c++)
-                        mid[c] += load(p + j * step + c * ps, type);
-                for (size_t c = 0; c < ch; c++)
-                    last[c] = load(p + (x->count - 1) * step + c * ps, type);
-            }
-            for (size_t c = 0; c < ch; c++)
-                acc[c] += wy * (x->w0 * first[c] + x->wm * mid[c] + x->w1 * last[c]);
-        }
+    for (size_t i = 0; i < n; i++)
         for (size_t c = 0; c < ch; c++)
-            px[i][c] = acc[c];
+            px[i][c] = 0.0f;
+    for (size_t k = 0; k < ty->count; k++) {
+        const float wy = k == 0 ? ty->w0 : (k + 1 == ty->count ? ty->w1 : ty->wm);
+        const unsigned char *row = v->data + (ty->start + k) * v->row_stride;
+        if (two) {
+            for (size_t i = 0; i < n; i++) {
+                const tap *x = &tx[i];
+                const unsigned char *p0 = row + x->start * step, *p1 = row + x->second * step;
+                const float w0 = wy * x->w0, w1 = wy * x->w1;
+                for (size_t c = 0; c < ch; c++)
+                    px[i][c] += w0 * load(p0 + c * ps, type) + w1 * load(p1 + c * ps, type);
+            }
+            continue;
+        }
+        for (size_t i = 0; i < n; i++) {
+            const tap *x = &tx[i];
+            const unsigned char *p = row + x->start * step;
+            float first[3], mid[3] = {0.0f, 0.0f, 0.0f}, last[3];
+            for (size_t c = 0; c < ch; c++) {
+                first[c] = load(p + c * ps, type);
+                last[c] = load(p + (x->count - 1) * step + c * ps, type);
+            }
+            for (size_t j = 1; j + 1 < x->count; j++)
+                for (size_t c = 0; c < ch; c++)
+                    mid[c] += load(p + j * step + c * ps, type);
+            for (size_t c = 0; c < ch; c++)
+                px[i][c] += wy * (x->w0 * first[c] + x->wm * mid[c] + x->w1 * last[c]);
+        }
     }
 }
 
@@ -116,14 +128,18 @@ static inline __attribute__((always_inline)) void gather_same(const io_view *v, 
             px[i][c] = load(p + (i * ch + c) * ps, type);
 }
 
-typedef void (*gather_fn)(const io_view *v, const tap *ty, const tap *tx, size_t n, float (*px)[3]);
+typedef void (*gather_fn)(const io_view *v, const tap *ty, const tap *tx, size_t n, bool two,
+                          float (*px)[3]);
 typedef void (*same_fn)(const io_view *v, size_t y, size_t x0, size_t n, float (*px)[3]);
 
 #define INSTANCE(name, type, ch)                                                                   \
-    static void gather_##name(const io_view *v, const tap *ty, const tap *tx, size_t n,            \
+    static void gather_##name(const io_view *v, const tap *ty, const tap *tx, size_t n, bool two,  \
                               float(*px)[3])                                                       \
     {                                                                                              \
-        gather(v, type, ch, ty, tx, n, px);                                                        \
+        if (two)                                                                                   \
+            gather(v, type, ch, ty, tx, n, true, px);                                              \
+        else                                                                                       \
+            gather(v, type, ch, ty, tx, n, false, px);                                             \
     }                                                                                              \
     static void same_##name(const io_view *v, size_t y, size_t x0, size_t n, float(*px)[3])        \
     {                                                                                              \
@@ -186,6 +202,7 @@ static void resample(const io_view *v, size_t ow, size_t oh, const emitter *e)
         }
         return;
     }
+    bool two = ow >= v->width;
     for (size_t x0 = 0; x0 < ow; x0 += CHUNK) {
         size_t n = ow - x0 < CHUNK ? ow - x0 : CHUNK;
         tap tx[CHUNK];
@@ -195,7 +212,7 @@ static void resample(const io_view *v, size_t ow, size_t oh, const emitter *e)
         for (ptrdiff_t y = 0; y < rows; y++) {
             float px[CHUNK][3];
             tap ty = axis_tap((size_t)y, v->height, oh);
-            g(v, &ty, tx, n, px);
+            g(v, &ty, tx, n, two, px);
             e->fn(e, (size_t)y, x0, n, px);
         }
     }
