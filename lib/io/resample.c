@@ -298,9 +298,11 @@ static void emit_image(const emitter *e, size_t y, size_t x0, size_t n, float (*
 igd_status io_image_resize(const igd_image *image, size_t width, size_t height, igd_image **out,
                            core_err *err)
 {
-    if ((uint64_t)width >> 32 || (uint64_t)height >> 32)
-        return core_fail(err, IGD_ERR_INVALID_ARGUMENT, "%zu x %zu is too large to resize to",
-                         width, height);
+    if ((uint64_t)width >> 32 || (uint64_t)height >> 32 || (uint64_t)image->width >> 32 ||
+        (uint64_t)image->height >> 32)
+        return core_fail(err, IGD_ERR_INVALID_ARGUMENT,
+                         "resizing %zu x %zu to %zu x %zu: sides must be below 2^32", image->width,
+                         image->height, width, height);
     CORE_TRY(io_image_new(width, height, image->channels, image->type, false, out, err));
     io_view v = io_image_view(image);
     emitter e = {.fn = emit_image, .image = *out};
