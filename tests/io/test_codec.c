@@ -458,12 +458,12 @@ START_TEST(load_reports_file_errors)
     igd_options *o;
     ck_assert_igd_ok(igd_options_create(&o));
     ck_assert_igd_ok(igd_options_set_int(o, IGD_OPT_MAX_IMAGE_PIXELS, 1));
-    unsigned char *big = calloc(80u << 20, 1);
-    big[0] = 0xff;
+    /* A sparse file of 80 MiB starting like a JPEG: larger than the 64 MiB + 16 bytes a pixel
+     * that one pixel allows. */
     snprintf(path, sizeof path, "%s/big.jpg", dir);
-    ck_assert_int_eq(tu_write_file(path, big, 80u << 20), 0);
+    ck_assert_int_eq(tu_write_file(path, "\xff\xd8\xff", 3), 0);
+    ck_assert_int_eq(truncate(path, 80l << 20), 0);
     ck_assert_int_eq(igd_image_load(path, o, &im), IGD_ERR_LIMIT);
-    free(big);
     igd_options_free(o);
     free(jpg);
     free(px);
