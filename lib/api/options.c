@@ -121,6 +121,11 @@ static const opt_def table[OPT_COUNT] = {
 #undef I
 #undef R
 
+igd_option opt_key_at(int index)
+{
+    return table[index].key;
+}
+
 int opt_index(igd_option key)
 {
     for (int i = 0; i < OPT_COUNT; i++)

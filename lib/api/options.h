@@ -30,6 +30,8 @@ struct igd_options {
 
 /* The definition of key, or NULL for an unknown key. */
 const opt_def *opt_find(igd_option key);
+/* The key at position index of the table (0 <= index < OPT_COUNT). */
+igd_option opt_key_at(int index);
 /* Position of key in the table (or -1). */
 int opt_index(igd_option key);
 void opt_defaults(igd_options *opts);

@@ -1,0 +1,138 @@
+/* The E-step: the classifier's centre and spread from the latents of the whole training set,
+ * streamed (begin, add batches, finish), and the classifier term itself. */
+#include <math.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "loss/classifier.h"
+#include "model/model.h"
+
+void mdl_classifier(const igd_model *m, const mdl_net *net, const float *z, int n, double *term,
+                    float *grad, double scale)
+{
+    loss_classifier(z, (size_t)n, (size_t)net->arch.latent, net->center, net->spread,
+                    m->cfg.classifier == IGD_CLASSIFIER_SVDD, term, grad, scale);
+}
+
+igd_status mdl_estep_begin(igd_model *m, int id, core_err *err)
+{
+    mdl_net *net = &m->net[id];
+    if (!net->estep) {
+        int batch = id == MDL_GLOBAL ? 32 : 64;
+        CORE_TRY(mdl_infer_create(m, id, &m->ctx, batch, &net->estep, err));
+    }
+    memset(net->sum, 0, sizeof(double) * (size_t)net->arch.latent);
+    net->sum_sq = net->msd_sum = 0;
+    net->count = net->msd_batches = 0;
+    net->estep_open = true;
+    return IGD_OK;
+}
+
+/* Encodes the first n inputs of the E-step workspace and accumulates their latents. */
+static igd_status flush(igd_model *m, mdl_net *net, int n, core_err *err)
+{
+    if (n == 0)
+        return IGD_OK;
+    mdl_infer *inf = net->estep;
+    CORE_TRY(mdl_infer_run(m, inf, n, false, err));
+    const float *z = nn_data(inf->enc, inf->z);
+    const int d = net->arch.latent;
+    double msd = 0;
+    for (int i = 0; i < n; i++) {
+        double sq = 0, dc = 0;
+        for (int k = 0; k < d; k++) {
+            double v = z[(size_t)i * d + k];
+            double c = net->has_stats ? net->center[k] : 0.0;
+            net->sum[k] += v;
+            sq += v * v;
+            dc += (v - c) * (v - c);
+        }
+        net->sum_sq += sq;
+        msd += dc;
+    }
+    net->count += (uint64_t)n;
+    /* The authors' spread: per-batch mean squared distance to the previous centre, clamped to at
+     * least 1, averaged over batches. */
+    msd /= n;
+    net->msd_sum += msd < 1.0 ? 1.0 : msd;
+    net->msd_batches++;
+    return IGD_OK;
+}
+
+igd_status mdl_estep_add(igd_model *m, int id, const io_view *views, size_t count, core_err *err)
+{
+    mdl_net *net = &m->net[id];
+    if (!net->estep_open)
+        return core_fail(err, IGD_ERR_STATE, "E-step add without begin");
+    mdl_infer *inf = net->estep;
+    const size_t per = (size_t)inf->channels * inf->side * inf->side;
+    int k = 0;
+    for (size_t i = 0; i < count; i++) {
+        if (id == MDL_GLOBAL) {
+            mdl_pre_global(m, &views[i], inf->pix + per * (size_t)k);
+            if (++k == inf->batch) {
+                CORE_TRY(flush(m, net, k, err));
+                k = 0;
+            }
+            continue;
+        }
+        const int side = m->cfg.image_size, p = inf->side, s = m->cfg.patch_stride;
+        const int cells = mdl_grid_count(side, p, s);
+        mdl_pre_image(m, &views[i], m->patch_image);
+        for (int gy = 0; gy < cells; gy++)
+            for (int gx = 0; gx < cells; gx++) {
+                mdl_cut_patch(m->patch_image, inf->channels, side, p,
+                              mdl_grid_offset(side, p, s, gy), mdl_grid_offset(side, p, s, gx),
+                              inf->pix + per * (size_t)k);
+                if (++k == inf->batch) {
+                    CORE_TRY(flush(m, net, k, err));
+                    k = 0;
+                }
+            }
+    }
+    return flush(m, net, k, err);
+}
+
+igd_status mdl_estep_finish(igd_model *m, int id, core_err *err)
+{
+    mdl_net *net = &m->net[id];
+    if (!net->estep_open)
+        return core_fail(err, IGD_ERR_STATE, "E-step finish without begin");
+    if (net->count == 0)
+        return core_fail(err, IGD_ERR_STATE, "E-step finish without any image added");
+    net->estep_open = false;
+    const int d = net->arch.latent;
+    const double n = (double)net->count;
+    const bool keep_center = m->cfg.classifier == IGD_CLASSIFIER_SVDD && net->center_fixed;
+    if (!keep_center) {
+        for (int k = 0; k < d; k++) {
+            double mu = net->sum[k] / n;
+            /* Entries near zero are pushed out to +-center_min (as Deep SVDD does). */
+            if (fabs(mu) < m->cfg.center_min)
+                mu = mu < 0 ? -m->cfg.center_min : m->cfg.center_min;
+            net->center[k] = (float)mu;
+        }
+    }
+    /* E|z - c|^2 = E|z|^2 - 2 c.E[z] + |c|^2 */
+    double dot = 0, cc = 0;
+    for (int k = 0; k < d; k++) {
+        dot += (double)net->center[k] * (net->sum[k] / n);
+        cc += (double)net->center[k] * net->center[k];
+    }
+    double var = net->sum_sq / n - 2 * dot + cc;
+    if (var < 0)
+        var = 0;
+    if (m->cfg.classifier == IGD_CLASSIFIER_GAUSSIAN_MSD)
+        net->spread = net->msd_sum / (double)net->msd_batches;
+    else
+        net->spread = var;
+    if (net->spread < m->cfg.sigma_min)
+        net->spread = m->cfg.sigma_min;
+    if (m->cfg.classifier == IGD_CLASSIFIER_SVDD)
+        net->center_fixed = true;
+    net->has_stats = true;
+    mdl_log(m, IGD_LOG_INFO, "E-step (%s): %llu latents, spread %.6g, mean distance %.6g",
+            id == MDL_GLOBAL ? "global" : "local", (unsigned long long)net->count, net->spread,
+            var);
+    return IGD_OK;
+}

@@ -1,0 +1,330 @@
+#include "model/session.h"
+
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/checked.h"
+#include "io/resample.h"
+
+enum { GLOBAL_BATCH = 16, LOCAL_BATCH = 64 };
+
+void mdl_session_free(igd_session *s)
+{
+    if (!s)
+        return;
+    for (int i = 0; i < MDL_NETS; i++) {
+        mdl_infer_free(s->inf[i]);
+        core_free_aligned(s->maps[i]);
+    }
+    core_free_aligned(s->image);
+    core_free_aligned(s->acc);
+    core_free_aligned(s->cnt);
+    core_free_aligned(s->scratch);
+    api_views_free(&s->views);
+    nn_ctx_fini(&s->ctx);
+    core_free(s);
+}
+
+static float *alloc_floats(size_t a, size_t b, size_t c)
+{
+    size_t bytes;
+    if (!core_mul4_size(a, b, c, sizeof(float), &bytes))
+        return NULL;
+    return core_malloc_aligned(bytes);
+}
+
+igd_status mdl_session_create(igd_model *m, igd_session **out, core_err *err)
+{
+    *out = NULL;
+    igd_session *s = core_calloc(1, sizeof *s);
+    if (!s)
+        return core_fail(err, IGD_ERR_OUT_OF_MEMORY, "allocating a session");
+    s->model = m;
+    igd_status st = nn_ctx_init(&s->ctx, err);
+    for (int i = 0; i < MDL_NETS && st == IGD_OK; i++) {
+        if (!mdl_has(m, i))
+            continue;
+        int batch = i == MDL_GLOBAL ? GLOBAL_BATCH : LOCAL_BATCH;
+        st = mdl_infer_create(m, i, &s->ctx, batch, &s->inf[i], err);
+        int side = m->cfg.arch[i].size;
+        if (st == IGD_OK && !(s->maps[i] = alloc_floats((size_t)batch, (size_t)side, (size_t)side)))
+            st = core_fail(err, IGD_ERR_OUT_OF_MEMORY, "allocating session maps");
+    }
+    if (st == IGD_OK && mdl_has(m, MDL_LOCAL)) {
+        size_t side = (size_t)m->cfg.image_size;
+        s->image = alloc_floats((size_t)m->cfg.channels, side, side);
+        s->acc = alloc_floats(1, side, side);
+        s->cnt = alloc_floats(1, side, side);
+        if (!s->image || !s->acc || !s->cnt)
+            st = core_fail(err, IGD_ERR_OUT_OF_MEMORY, "allocating session images");
+    }
+    if (st != IGD_OK) {
+        mdl_session_free(s);
+        return st;
+    }
+    *out = s;
+    return IGD_OK;
+}
+
+double mdl_normalized_score(const igd_model *m, double score)
+{
+    if (!m->has_threshold || m->threshold <= 0)
+        return score;
+    double t = m->threshold;
+    if (score <= t)
+        return score < 0 ? 0 : 0.5 * score / t;
+    return 1.0 - 0.5 * t / score;
+}
+
+/* Calls fn(s, image index, first patch index, samples) for every full or final batch of patches
+ * of every image (the local model), after cutting them into the inference inputs. */
+typedef igd_status (*patch_fn)(igd_session *s, size_t image, int first, int n, void *user,
+                               core_err *err);
+
+static igd_status for_patches(igd_session *s, const io_view *v, size_t image, patch_fn fn,
+                              void *user, core_err *err)
+{
+    igd_model *m = s->model;
+    mdl_infer *inf = s->inf[MDL_LOCAL];
+    const int side = m->cfg.image_size, p = inf->side, stride = m->cfg.patch_stride;
+    const int cells = mdl_grid_count(side, p, stride), total = cells * cells;
+    const size_t per = (size_t)inf->channels * p * p;
+    mdl_pre_image(m, v, s->image);
+    for (int first = 0; first < total; first += inf->batch) {
+        int n = total - first < inf->batch ? total - first : inf->batch;
+        for (int k = 0; k < n; k++) {
+            int cell = first + k;
+            mdl_cut_patch(s->image, inf->channels, side, p,
+                          mdl_grid_offset(side, p, stride, cell / cells),
+                          mdl_grid_offset(side, p, stride, cell % cells), inf->pix + per * k);
+        }
+        CORE_TRY(fn(s, image, first, n, user, err));
+    }
+    return IGD_OK;
+}
+
+/* ---- detection ---- */
+
+typedef struct detect_state {
+    double *parts; /* n x IGD_PART_COUNT */
+    double rec[LOCAL_BATCH > GLOBAL_BATCH ? LOCAL_BATCH : GLOBAL_BATCH];
+    double cls[LOCAL_BATCH > GLOBAL_BATCH ? LOCAL_BATCH : GLOBAL_BATCH];
+} detect_state;
+
+static igd_status score_patches(igd_session *s, size_t image, int first, int n, void *user,
+                                core_err *err)
+{
+    (void)first;
+    igd_model *m = s->model;
+    detect_state *ds = user;
+    mdl_infer *inf = s->inf[MDL_LOCAL];
+    CORE_TRY(mdl_infer_run(m, inf, n, true, err));
+    mdl_infer_terms(m, &m->net[MDL_LOCAL], inf, n, ds->rec, ds->cls);
+    double *p = ds->parts + image * IGD_PART_COUNT;
+    for (int k = 0; k < n; k++) {
+        double v = m->cfg.score_rec * ds->rec[k] + m->cfg.score_cls * ds->cls[k];
+        if (v > p[IGD_PART_LOCAL] || (first == 0 && k == 0)) {
+            p[IGD_PART_LOCAL] = v;
+            p[IGD_PART_LOCAL_REC] = ds->rec[k];
+            p[IGD_PART_LOCAL_CLASSIFIER] = ds->cls[k];
+        }
+    }
+    return IGD_OK;
+}
+
+igd_status mdl_session_detect(igd_session *s, const io_view *views, size_t n, double *scores,
+                              double *parts, core_err *err)
+{
+    igd_model *m = s->model;
+    detect_state ds;
+    ds.parts = parts;
+    memset(parts, 0, sizeof(double) * n * IGD_PART_COUNT);
+    if (mdl_has(m, MDL_GLOBAL)) {
+        mdl_infer *inf = s->inf[MDL_GLOBAL];
+        const size_t per = (size_t)inf->channels * inf->side * inf->side;
+        for (size_t first = 0; first < n; first += (size_t)inf->batch) {
+            int k = n - first < (size_t)inf->batch ? (int)(n - first) : inf->batch;
+            for (int i = 0; i < k; i++)
+                mdl_pre_global(m, &views[first + i], inf->pix + per * i);
+            CORE_TRY(mdl_infer_run(m, inf, k, true, err));
+            mdl_infer_terms(m, &m->net[MDL_GLOBAL], inf, k, ds.rec, ds.cls);
+            for (int i = 0; i < k; i++) {
+                double *p = parts + (first + i) * IGD_PART_COUNT;
+                p[IGD_PART_GLOBAL_REC] = ds.rec[i];
+                p[IGD_PART_GLOBAL_CLASSIFIER] = ds.cls[i];
+                p[IGD_PART_GLOBAL] = m->cfg.score_rec * ds.rec[i] + m->cfg.score_cls * ds.cls[i];
+            }
+        }
+    }
+    if (mdl_has(m, MDL_LOCAL))
+        for (size_t i = 0; i < n; i++)
+            CORE_TRY(for_patches(s, &views[i], i, score_patches, &ds, err));
+    for (size_t i = 0; i < n; i++) {
+        double *p = parts + i * IGD_PART_COUNT;
+        p[IGD_PART_SCORE] = p[IGD_PART_GLOBAL] + p[IGD_PART_LOCAL];
+        p[IGD_PART_NORMALIZED] = mdl_normalized_score(m, p[IGD_PART_SCORE]);
+        scores[i] = p[IGD_PART_SCORE];
+    }
+    return IGD_OK;
+}
+
+/* ---- heatmaps ---- */
+
+static igd_status fold_patches(igd_session *s, size_t image, int first, int n, void *user,
+                               core_err *err)
+{
+    (void)image;
+    (void)user;
+    igd_model *m = s->model;
+    mdl_infer *inf = s->inf[MDL_LOCAL];
+    CORE_TRY(mdl_infer_run(m, inf, n, true, err));
+    mdl_infer_maps(m, inf, n, s->maps[MDL_LOCAL]);
+    const int side = m->cfg.image_size, p = inf->side, stride = m->cfg.patch_stride;
+    const int cells = mdl_grid_count(side, p, stride);
+    for (int k = 0; k < n; k++) {
+        int cell = first + k;
+        int y0 = mdl_grid_offset(side, p, stride, cell / cells);
+        int x0 = mdl_grid_offset(side, p, stride, cell % cells);
+        const float *mp = s->maps[MDL_LOCAL] + (size_t)k * p * p;
+        for (int y = 0; y < p; y++)
+            for (int x = 0; x < p; x++) {
+                size_t at = (size_t)(y0 + y) * side + x0 + x;
+                s->acc[at] += mp[y * p + x];
+                s->cnt[at] += 1.0f;
+            }
+    }
+    return IGD_OK;
+}
+
+static igd_status reserve_scratch(igd_session *s, size_t floats, core_err *err)
+{
+    if (floats <= s->scratch_cap)
+        return IGD_OK;
+    size_t bytes;
+    if (!core_mul_size(floats, sizeof(float), &bytes))
+        return core_fail(err, IGD_ERR_INVALID_ARGUMENT, "heatmap too large");
+    float *p = core_malloc_aligned(bytes);
+    if (!p)
+        return core_fail(err, IGD_ERR_OUT_OF_MEMORY, "allocating heatmap scratch");
+    core_free_aligned(s->scratch);
+    s->scratch = p;
+    s->scratch_cap = floats;
+    return IGD_OK;
+}
+
+/* The local model's map of one image, at the image's size, into out. */
+static igd_status local_map(igd_session *s, const io_view *v, float *out, core_err *err)
+{
+    const int side = s->model->cfg.image_size;
+    const size_t plane = (size_t)side * side;
+    memset(s->acc, 0, plane * sizeof(float));
+    memset(s->cnt, 0, plane * sizeof(float));
+    CORE_TRY(for_patches(s, v, 0, fold_patches, NULL, err));
+    for (size_t k = 0; k < plane; k++)
+        s->acc[k] = s->cnt[k] > 0 ? s->acc[k] / s->cnt[k] : 0.0f;
+    io_plane_resize(s->acc, (size_t)side, (size_t)side, out, v->width, v->height);
+    return IGD_OK;
+}
+
+igd_status mdl_session_heatmap(igd_session *s, const io_view *views, size_t n, float *maps,
+                               core_err *err)
+{
+    igd_model *m = s->model;
+    const bool both = mdl_has(m, MDL_GLOBAL) && mdl_has(m, MDL_LOCAL);
+    const float wg = both ? (float)m->cfg.global_weight : 1.0f;
+    const size_t plane = views[0].width * views[0].height;
+    size_t blur = io_plane_blur_scratch(views[0].width, views[0].height, m->cfg.smooth), need;
+    if (!core_add_size(plane, blur, &need))
+        return core_fail(err, IGD_ERR_INVALID_ARGUMENT, "heatmap too large");
+    CORE_TRY(reserve_scratch(s, need, err));
+    for (int id = 0; id < MDL_NETS; id++)
+        if (mdl_has(m, id) && !s->inf[id]->decode)
+            return core_fail(err, IGD_ERR_STATE,
+                             "heatmaps need the decoder, which this model does not train "
+                             "(lambda2 = 0)");
+    if (mdl_has(m, MDL_GLOBAL)) {
+        mdl_infer *inf = s->inf[MDL_GLOBAL];
+        const size_t per = (size_t)inf->channels * inf->side * inf->side;
+        const size_t sq = (size_t)inf->side * inf->side;
+        for (size_t first = 0; first < n; first += (size_t)inf->batch) {
+            int k = n - first < (size_t)inf->batch ? (int)(n - first) : inf->batch;
+            for (int i = 0; i < k; i++)
+                mdl_pre_global(m, &views[first + i], inf->pix + per * i);
+            CORE_TRY(mdl_infer_run(m, inf, k, true, err));
+            mdl_infer_maps(m, inf, k, s->maps[MDL_GLOBAL]);
+            for (int i = 0; i < k; i++) {
+                float *out = maps + plane * (first + i);
+                io_plane_resize(s->maps[MDL_GLOBAL] + sq * i, (size_t)inf->side,
+                                (size_t)inf->side, out, views[0].width, views[0].height);
+                if (wg != 1.0f)
+                    for (size_t q = 0; q < plane; q++)
+                        out[q] *= wg;
+            }
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        float *out = maps + plane * i;
+        if (mdl_has(m, MDL_LOCAL)) {
+            CORE_TRY(local_map(s, &views[i], s->scratch, err));
+            const float wl = mdl_has(m, MDL_GLOBAL) ? 1.0f - wg : 1.0f;
+            for (size_t q = 0; q < plane; q++)
+                out[q] = (mdl_has(m, MDL_GLOBAL) ? out[q] : 0.0f) + wl * s->scratch[q];
+        }
+        io_plane_blur(out, views[0].width, views[0].height, m->cfg.smooth, s->scratch + plane);
+    }
+    return IGD_OK;
+}
+
+/* ---- latents ---- */
+
+typedef struct encode_state {
+    float *latents;
+    size_t written;
+} encode_state;
+
+static igd_status encode_patches(igd_session *s, size_t image, int first, int n, void *user,
+                                 core_err *err)
+{
+    (void)image;
+    (void)first;
+    encode_state *es = user;
+    mdl_infer *inf = s->inf[MDL_LOCAL];
+    CORE_TRY(mdl_infer_run(s->model, inf, n, false, err));
+    const size_t L = (size_t)s->model->net[MDL_LOCAL].arch.latent;
+    memcpy(es->latents + es->written * L, nn_data(inf->enc, inf->z), sizeof(float) * n * L);
+    es->written += (size_t)n;
+    return IGD_OK;
+}
+
+igd_status mdl_session_encode(igd_session *s, int id, const io_view *views, size_t n,
+                              float *latents, size_t capacity, core_err *err)
+{
+    igd_model *m = s->model;
+    const size_t L = (size_t)m->net[id].arch.latent;
+    size_t per_image = 1;
+    if (id == MDL_LOCAL) {
+        size_t cells = (size_t)mdl_grid_count(m->cfg.image_size, m->cfg.arch[MDL_LOCAL].size,
+                                              m->cfg.patch_stride);
+        per_image = cells * cells;
+    }
+    size_t need = 0;
+    if (!core_mul4_size(n, per_image, L, 1, &need) || capacity < need)
+        return core_fail(err, IGD_ERR_INVALID_ARGUMENT,
+                         "the latent buffer holds %zu floats; %zu are needed", capacity, need);
+    mdl_infer *inf = s->inf[id];
+    if (id == MDL_LOCAL) {
+        encode_state es = {latents, 0};
+        for (size_t i = 0; i < n; i++)
+            CORE_TRY(for_patches(s, &views[i], i, encode_patches, &es, err));
+        return IGD_OK;
+    }
+    const size_t per = (size_t)inf->channels * inf->side * inf->side;
+    for (size_t first = 0; first < n; first += (size_t)inf->batch) {
+        int k = n - first < (size_t)inf->batch ? (int)(n - first) : inf->batch;
+        for (int i = 0; i < k; i++)
+            mdl_pre_global(m, &views[first + i], inf->pix + per * i);
+        CORE_TRY(mdl_infer_run(m, inf, k, false, err));
+        memcpy(latents + first * L, nn_data(inf->enc, inf->z), sizeof(float) * (size_t)k * L);
+    }
+    return IGD_OK;
+}

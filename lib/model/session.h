@@ -1,0 +1,35 @@
+/* Inference sessions: per-thread workspaces that score images and draw heatmaps with a model
+ * (eq. 13-17). A session holds its own engine stream and graphs; many sessions of one model run
+ * at once, each under the model's read lock. */
+#ifndef MDL_SESSION_H
+#define MDL_SESSION_H
+
+#include "model/model.h"
+
+struct igd_session {
+    igd_model *model;
+    nn_ctx ctx;
+    mdl_infer *inf[MDL_NETS];
+    float *maps[MDL_NETS];    /* per-pixel maps of one inference batch */
+    float *image;             /* an image at image_size, planar, for cutting patches */
+    float *acc, *cnt;         /* image_size^2: folded patch maps and their overlap counts */
+    float *scratch;           /* input-sized work for heatmaps, grown on demand */
+    size_t scratch_cap;
+    api_views views; /* the API's views of the batch of the running call */
+    core_err err;
+};
+
+igd_status mdl_session_create(igd_model *m, igd_session **out, core_err *err);
+void mdl_session_free(igd_session *s);
+/* parts: n x IGD_PART_COUNT (may be NULL). */
+igd_status mdl_session_detect(igd_session *s, const io_view *views, size_t n, double *scores,
+                              double *parts, core_err *err);
+/* maps: per image height x width floats, images one after another. */
+igd_status mdl_session_heatmap(igd_session *s, const io_view *views, size_t n, float *maps,
+                               core_err *err);
+igd_status mdl_session_encode(igd_session *s, int id, const io_view *views, size_t n,
+                              float *latents, size_t capacity, core_err *err);
+/* Maps raw scores so that the threshold becomes 0.5. */
+double mdl_normalized_score(const igd_model *m, double score);
+
+#endif
