@@ -1,0 +1,141 @@
+#include "progress.h"
+
+#include <math.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+
+double progress_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void progress_format_duration(double seconds, char *buf, size_t size)
+{
+    if (!isfinite(seconds) || seconds < 0)
+        seconds = 0;
+    long s = lround(seconds);
+    if (s >= 3600)
+        snprintf(buf, size, "%ldh%02ldm", s / 3600, (s / 60) % 60);
+    else if (s >= 60)
+        snprintf(buf, size, "%ldm%02lds", s / 60, s % 60);
+    else
+        snprintf(buf, size, "%lds", s);
+}
+
+void progress_init(progress *p, FILE *out, bool quiet)
+{
+    memset(p, 0, sizeof *p);
+    p->out = out;
+    p->quiet = quiet;
+    p->tty = isatty(fileno(out)) != 0;
+    p->interval = 5.0;
+}
+
+static int terminal_columns(FILE *out)
+{
+    struct winsize ws;
+    if (ioctl(fileno(out), TIOCGWINSZ, &ws) == 0 && ws.ws_col > 20)
+        return ws.ws_col;
+    return 80;
+}
+
+void progress_finish(progress *p)
+{
+    if (p->line_open) {
+        fputc('\n', p->out);
+        fflush(p->out);
+        p->line_open = false;
+    }
+}
+
+void progress_update(progress *p, const char *stage, uint64_t done, uint64_t total,
+                     const char *detail)
+{
+    if (p->quiet)
+        return;
+    double now = progress_now();
+    bool new_stage = strcmp(stage, p->stage) != 0;
+    if (new_stage) {
+        progress_finish(p);
+        snprintf(p->stage, sizeof p->stage, "%s", stage);
+        p->stage_start = now;
+        p->last_print = 0;
+    }
+    bool last = total > 0 && done >= total;
+    if (!p->tty && !new_stage && !last && now - p->last_print < p->interval)
+        return;
+    if (p->tty && !new_stage && !last && now - p->last_print < 0.1)
+        return;
+    p->last_print = now;
+
+    double share = total > 0 ? (double)done / (double)total : 0.0;
+    double elapsed = now - p->stage_start;
+    char eta[48] = "";
+    if (!last && share > 0.005 && elapsed > 1.0) {
+        double remaining = elapsed * (1.0 - share) / share;
+        if (p->time_limit > 0 && strcmp(stage, "train") == 0 && p->time_limit - elapsed < remaining)
+            remaining = p->time_limit - elapsed;
+        char d[24];
+        progress_format_duration(remaining, d, sizeof d);
+        snprintf(eta, sizeof eta, "  ETA %s", d);
+    } else if (last) {
+        char d[24];
+        progress_format_duration(elapsed, d, sizeof d);
+        snprintf(eta, sizeof eta, "  took %s", d);
+    }
+    char line[512];
+    snprintf(line, sizeof line, "%-9s %5.1f%%  %llu/%llu%s%s%s", stage, 100.0 * share,
+             (unsigned long long)done, (unsigned long long)total, detail ? "  " : "",
+             detail ? detail : "", eta);
+    if (p->tty) {
+        int cols = terminal_columns(p->out) - 1;
+        if ((int)strlen(line) > cols)
+            line[cols] = '\0';
+        fprintf(p->out, "\r%s\033[K", line);
+        p->line_open = true;
+        if (last)
+            progress_finish(p);
+    } else {
+        fprintf(p->out, "%s\n", line);
+    }
+    fflush(p->out);
+}
+
+static const char *stage_name(igd_stage stage)
+{
+    switch (stage) {
+    case IGD_STAGE_ESTEP:
+        return "E-step";
+    case IGD_STAGE_TRAIN:
+        return "train";
+    case IGD_STAGE_CALIBRATE:
+        return "calibrate";
+    case IGD_STAGE_NORMALIZE:
+        return "normalize";
+    }
+    return "working";
+}
+
+void progress_model_callback(void *user, igd_stage stage, uint64_t done, uint64_t total,
+                             const double *losses, size_t loss_count)
+{
+    progress *p = user;
+    char detail[200];
+    const char *d = NULL;
+    if (losses && loss_count > IGD_LOSS_CRITIC) {
+        snprintf(detail, sizeof detail,
+                 "loss %.4f (classifier %.4f, reconstruction %.4f, fooling %.4f, critic %.4f)",
+                 losses[IGD_LOSS_TOTAL], losses[IGD_LOSS_CLASSIFIER],
+                 losses[IGD_LOSS_RECONSTRUCTION], losses[IGD_LOSS_FOOLING],
+                 losses[IGD_LOSS_CRITIC]);
+        d = detail;
+    } else if (losses && loss_count > 0) {
+        snprintf(detail, sizeof detail, "loss %.4f", losses[IGD_LOSS_TOTAL]);
+        d = detail;
+    }
+    progress_update(p, stage_name(stage), done, total, d);
+}

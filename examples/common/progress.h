@@ -1,0 +1,38 @@
+/* Progress reports on stderr: on a terminal one line that updates in place (stage, percent,
+ * details, ETA); otherwise a plain line every few seconds and at each stage's end. */
+#ifndef EXAMPLES_PROGRESS_H
+#define EXAMPLES_PROGRESS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "igd/igd.h"
+
+typedef struct progress {
+    FILE *out;
+    bool tty;
+    bool quiet;
+    double interval;    /* seconds between plain lines */
+    double time_limit;  /* seconds the training stage may take (0 = none), caps the ETA */
+    char stage[32];     /* the stage being reported */
+    double stage_start; /* when it began */
+    double last_print;
+    bool line_open; /* a terminal line waits for its newline */
+} progress;
+
+void progress_init(progress *p, FILE *out, bool quiet);
+/* done of total in the named stage; detail (may be NULL) is appended. */
+void progress_update(progress *p, const char *stage, uint64_t done, uint64_t total,
+                     const char *detail);
+/* Ends an open terminal line. */
+void progress_finish(progress *p);
+/* An igd_progress_fn for igd_model_set_progress; user is a progress *. */
+void progress_model_callback(void *user, igd_stage stage, uint64_t done, uint64_t total,
+                             const double *losses, size_t loss_count);
+/* Seconds since an arbitrary start (monotonic). */
+double progress_now(void);
+/* "1h02m", "3m05s", "12s" */
+void progress_format_duration(double seconds, char *buf, size_t size);
+
+#endif
