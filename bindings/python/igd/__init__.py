@@ -17,7 +17,6 @@ checked at import. Every failing call raises a subclass of :class:`igd.Error`.
 
 from __future__ import annotations
 
-import ctypes
 from typing import Any, Callable, Optional
 
 from . import _lib

@@ -86,6 +86,11 @@ def as_4d(images: Any) -> "tuple[np.ndarray, bool]":
     if arr.ndim == 3:
         if arr.shape[2] in (1, 3):
             return arr[np.newaxis], True
+        if arr.shape[2] in (2, 4):
+            raise InvalidArgumentError(
+                f"a 3-D array shaped {arr.shape} is ambiguous: images have 1 or 3 channels (drop "
+                "the alpha channel), and a batch of grey images of width 2 or 4 must be shaped "
+                "(N, H, W, 1)")
         return arr[:, :, :, np.newaxis], False
     if arr.ndim == 4:
         return arr, False
@@ -178,9 +183,9 @@ def image_to_array(handle: int, *, copy: bool = True, keep: Any = None) -> np.nd
     if keep is not None:
         # Stored in the ctypes array, which the numpy view keeps as its base.
         raw._igd_owner = keep  # type: ignore[attr-defined]
-    flat = np.frombuffer(raw, dtype=np.uint8)
+    flat = np.frombuffer(raw, dtype=dt)  # rows are packed: nbytes is a multiple of the pixel
     view = np.lib.stride_tricks.as_strided(
-        flat.view(dt) if nbytes % dt.itemsize == 0 else flat,
+        flat,
         shape=(height, width, channels),
         strides=(stride, channels * dt.itemsize, dt.itemsize),
         writeable=not copy,

@@ -28,7 +28,7 @@ from ctypes import (
     c_uint64,
     c_void_p,
 )
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from .errors import error_for_status
 
@@ -191,25 +191,23 @@ FUNCTIONS: Dict[str, Tuple[Any, Sequence[Any]]] = {
 }
 
 
-def candidates() -> List[Tuple[str, str]]:
+def candidates() -> Iterator[Tuple[str, str]]:
     """The places the library is looked for, in order, as (how, name or path) pairs:
     the IGD_LIBRARY environment variable, a copy beside the package, ctypes.util.find_library,
-    and the soname."""
-    found: List[Tuple[str, str]] = []
+    and the soname. Lazy: find_library (which may run ldconfig) is only asked if needed."""
     env = os.environ.get("IGD_LIBRARY")
     if env:
-        found.append(("IGD_LIBRARY", env))
+        yield ("IGD_LIBRARY", env)
     here = os.path.dirname(os.path.abspath(__file__))
     for name in (SONAME, "libigd.so"):
         beside = os.path.join(here, name)
         if os.path.exists(beside):
-            found.append(("beside the package", beside))
+            yield ("beside the package", beside)
             break
     name = ctypes.util.find_library("igd")
     if name:
-        found.append(("find_library('igd')", name))
-    found.append(("soname", SONAME))
-    return found
+        yield ("find_library('igd')", name)
+    yield ("soname", SONAME)
 
 
 def load() -> Tuple[ctypes.CDLL, str]:

@@ -31,6 +31,9 @@ def test_shapes():
     assert (b.count, b.height, b.width, b.channels, b.single) == (1, 12, 10, 3, True)
     b = _arrays.batch(imgs[..., None])
     assert (b.count, b.channels) == (3, 1)
+    with pytest.raises(igd.InvalidArgumentError, match="alpha"):
+        _arrays.batch(np.zeros((8, 8, 4), np.uint8))  # RGBA
+    assert _arrays.batch(np.zeros((8, 8, 4, 1), np.uint8)).count == 8
     with pytest.raises(igd.InvalidArgumentError):
         _arrays.batch(np.zeros(5, np.uint8))
     with pytest.raises(igd.InvalidArgumentError):

@@ -39,6 +39,11 @@ def test_image_object(tmp_path):
     view[1, 2, 0] = 0.5  # writes the library's pixels
     assert img.to_array()[1, 2, 0] == 0.5
     assert np.asarray(img)[1, 2, 0] == 0.5
+    expected = make_images(1, 6, 7)[0]
+    kept = igd.Image.from_array(expected).view()  # the view alone keeps its Image alive
+    import gc
+    gc.collect()
+    assert np.array_equal(kept, expected) and kept.shape == (6, 7)
     assert "5x4" in repr(img)
     with igd.Image.from_array(make_images(1, 6, 7)[0]) as g:
         assert g.shape == (6, 7) and g.dtype == np.uint8

@@ -8,7 +8,6 @@ import re
 import shutil
 import subprocess
 import sys
-import textwrap
 
 import pytest
 
@@ -46,7 +45,7 @@ def test_candidates_order(monkeypatch, tmp_path):
     fake_pkg.mkdir()
     (fake_pkg / "libigd.so.1").write_bytes(b"")
     monkeypatch.setattr(_lib, "__file__", str(fake_pkg / "_lib.py"))
-    assert _lib.candidates() == [
+    assert list(_lib.candidates()) == [
         ("IGD_LIBRARY", "/somewhere/libigd.so.1"),
         ("beside the package", str(fake_pkg / "libigd.so.1")),
         ("find_library('igd')", "libigd.so.7"),
@@ -55,7 +54,7 @@ def test_candidates_order(monkeypatch, tmp_path):
     monkeypatch.delenv("IGD_LIBRARY")
     (fake_pkg / "libigd.so.1").unlink()
     monkeypatch.setattr(_lib.ctypes.util, "find_library", lambda name: None)
-    assert _lib.candidates() == [("soname", "libigd.so.1")]
+    assert list(_lib.candidates()) == [("soname", "libigd.so.1")]
 
 
 def test_load_falls_back_in_order(monkeypatch):
@@ -76,8 +75,11 @@ def test_load_falls_back_in_order(monkeypatch):
 
 def test_load_with_bad_igd_library_is_an_import_error(monkeypatch):
     monkeypatch.setenv("IGD_LIBRARY", "/nonexistent/libigd.so.1")
+    asked = []
+    monkeypatch.setattr(_lib.ctypes.util, "find_library", lambda name: asked.append(name))
     with pytest.raises(ImportError, match="IGD_LIBRARY"):
         _lib.load()
+    assert not asked  # no fallback, and no ldconfig run, when IGD_LIBRARY is set
     r = _import_in_subprocess({"IGD_LIBRARY": "/nonexistent/libigd.so.1"})
     assert r.returncode != 0
     assert "ImportError" in r.stderr and "/nonexistent/libigd.so.1" in r.stderr

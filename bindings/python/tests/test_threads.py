@@ -9,7 +9,6 @@ import threading
 
 import numpy as np
 
-import igd
 from igd import _lib
 
 from conftest import make_images
