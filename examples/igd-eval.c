@@ -51,6 +51,8 @@ static void usage(void)
            "  --idx IMAGES --labels LABELS --class K\n"
            "                        IDX test files, one-class protocol: class K normal, the\n"
            "                        other classes anomalous\n"
+           "  --class-names LIST    names of the IDX classes 0, 1, ... separated by commas, for\n"
+           "                        the report (\"T-shirt,Trouser,...\")\n"
            "  --subsample SHARE     evaluate on a random share of the test set\n"
            "  --examples N          most and least anomalous images to show (default 8)\n"
            "  --no-pixel            skip the pixel metrics (no heatmap of every image)\n"
@@ -143,7 +145,11 @@ static class_summary *class_table(const source *src, const size_t *idx, const do
         }
         if (e->count == 0)
             continue;
-        const char *name = c < 256 ? igd_dataset_class_name(src->dataset, c) : NULL;
+        const char *name = NULL;
+        if (c < 256 && (size_t)c < src->name_count && src->names[c][0])
+            name = src->names[c];
+        else if (c < 256)
+            name = igd_dataset_class_name(src->dataset, c);
         snprintf(e->name, sizeof e->name, "%s", name ? name : "?");
         e->mean_score = sum / (double)e->count;
         e->auroc = NAN;
@@ -260,7 +266,8 @@ static int by_score_desc(const void *a, const void *b)
 static int examples(eval_ctx *e, const size_t *order, size_t scored, size_t want,
                     const collected *col, eval_report *r)
 {
-    size_t k = want < scored ? want : scored;
+    /* With fewer than 2 * want images the two lists split them rather than overlap. */
+    size_t k = want <= scored / 2 ? want : scored / 2;
     size_t total = 2 * k;
     if (total == 0)
         return EXIT_OK;

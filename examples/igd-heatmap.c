@@ -7,14 +7,20 @@
  *   <stem>_overlay.png  the map coloured (viridis-like, min..max) and blended over the image
  *   <stem>_mask.png     255 where the map exceeds the pixel threshold, else 0
  *
- * The default pixel threshold is the model's image threshold t divided by the number of
- * networks (1 or 2). Why: a model's score is s = s_G + s_L, and each network's part is mostly
- * its reconstruction loss, the average (global) or the largest patch's average (local) of the
- * per-pixel losses that the map shows; the map is a weighted average of the networks' maps, not
- * their sum. So a pixel above t / nets is, on its own, as anomalous as a whole image at the
- * threshold. This ignores the classifier terms (which only raise s), so the default is on the
- * cautious side: it marks fewer pixels, not more. --pixel-threshold overrides it, and is needed
- * for a model without a threshold. */
+ * The default pixel threshold is derived from the model's image threshold t:
+ *
+ *     pixel threshold = t / (nets * (w_rec + w_cls))
+ *
+ * with nets the number of networks (1 or 2) and w_rec, w_cls the score weights of the
+ * reconstruction and classifier terms (options score_rec_weight, score_gauss_weight). Why: an
+ * image's score sums, over the networks, w_rec times the reconstruction loss plus w_cls times
+ * the classifier term; the map shows the reconstruction loss per pixel (averaged over the
+ * networks). If, at the threshold, the two terms are equal (both lie on a 0..1 scale), each
+ * network's reconstruction loss there is t / (nets * (w_rec + w_cls)): a pixel above it has the
+ * reconstruction error of a whole image at the threshold. With w_cls = 0 this is exact. It is a
+ * heuristic otherwise (the classifier's real share varies between models); --pixel-threshold
+ * overrides it, and is needed for a model without a threshold. Each sidecar records the value
+ * used. */
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
@@ -60,8 +66,10 @@ static void usage(void)
         "  -o, --output OUTDIR     the folder to write (created if missing)\n"
         "  --folder, --mvtec, --idx, --labels, --class, --split, --subsample\n"
         "                          a data set instead of image files (as igd-detect)\n"
-        "  --pixel-threshold T     mask pixels whose map value exceeds T; by default the\n"
-        "                          model's threshold divided by its number of networks\n"
+        "  --pixel-threshold T     mask pixels whose map value exceeds T; by default\n"
+        "                          t / (nets * (w_rec + w_cls)) from the model's threshold t,\n"
+        "                          networks and score weights: the reconstruction loss at the\n"
+        "                          threshold if both score terms are equal there\n"
         "  --opacity A             opacity of the colours over the image, 0..1 (default 0.5)\n"
         "  --overlay-range LO,HI   colour every overlay over LO..HI instead of each map's\n"
         "                          own min..max (to compare images)\n"
@@ -81,13 +89,23 @@ static double default_pixel_threshold(const loaded_model *m)
     if (!m->has_threshold)
         return NAN;
     int nets = 1;
-    igd_options *o = NULL;
     int64_t mask = IGD_NET_GLOBAL;
-    if (igd_model_get_options(m->model, &o) == IGD_OK &&
-        igd_options_get_int(o, IGD_OPT_NETS, &mask) == IGD_OK)
-        nets = ((mask & IGD_NET_GLOBAL) != 0) + ((mask & IGD_NET_LOCAL) != 0);
+    double w_rec = 1, w_cls = 1;
+    igd_options *o = NULL;
+    if (igd_model_get_options(m->model, &o) == IGD_OK) {
+        if (igd_options_get_int(o, IGD_OPT_NETS, &mask) == IGD_OK)
+            nets = ((mask & IGD_NET_GLOBAL) != 0) + ((mask & IGD_NET_LOCAL) != 0);
+        if (igd_options_get_real(o, IGD_OPT_SCORE_REC_WEIGHT, &w_rec) != IGD_OK)
+            w_rec = 1;
+        if (igd_options_get_real(o, IGD_OPT_SCORE_GAUSS_WEIGHT, &w_cls) != IGD_OK)
+            w_cls = 1;
+    }
     igd_options_free(o);
-    return m->threshold / (nets > 0 ? nets : 1);
+    if (nets < 1)
+        nets = 1;
+    if (!(w_rec + w_cls > 0))
+        return m->threshold / nets;
+    return m->threshold / (nets * (w_rec + w_cls));
 }
 
 typedef struct job {

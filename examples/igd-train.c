@@ -29,6 +29,17 @@ enum {
     OPT_VERSION
 };
 
+/* The library's log messages (with --verbose), after any open progress line. */
+static void log_message(void *user, igd_log_level level, const char *message)
+{
+    progress_finish(user);
+    fprintf(stderr, "%s: %s%s\n", cli_program(),
+            level == IGD_LOG_ERROR     ? "error: "
+            : level == IGD_LOG_WARNING ? "warning: "
+                                       : "",
+            message);
+}
+
 static void usage(void)
 {
     printf(
@@ -59,6 +70,7 @@ static void usage(void)
         "  --list-options        list every option with its type, range, default and help\n"
         "  --save-optimizer      also save the optimiser state (to resume training exactly)\n"
         "  -q, --quiet           no progress reports\n"
+        "  -v, --verbose         also print the library's log messages\n"
         "  -h, --help            this help\n"
         "  --version             library and header versions\n"
         "\n"
@@ -107,6 +119,7 @@ int main(int argc, char **argv)
         {"list-options", 0, NULL, OPT_LIST},
         {"save-optimizer", 0, NULL, OPT_SAVE_OPTIMIZER},
         {"quiet", 0, NULL, 'q'},
+        {"verbose", 0, NULL, 'v'},
         {"help", 0, NULL, 'h'},
         {"version", 0, NULL, OPT_VERSION},
         {NULL, 0, NULL, 0},
@@ -120,11 +133,11 @@ int main(int argc, char **argv)
     source_args_init(&data);
     const char *output = NULL;
     double rate = 0;
-    bool quiet = false, contaminated = false;
+    bool quiet = false, verbose = false, contaminated = false;
     unsigned save_flags = IGD_SAVE_DEFAULT;
     int code = EXIT_OK, c;
     opterr = 0;
-    while (code == EXIT_OK && (c = getopt_long(argc, argv, ":o:qh", long_options, NULL)) != -1) {
+    while (code == EXIT_OK && (c = getopt_long(argc, argv, ":o:qvh", long_options, NULL)) != -1) {
         int handled = source_args_handle(&data, c, optarg);
         if (handled < 0) {
             code = EXIT_USAGE;
@@ -165,6 +178,9 @@ int main(int argc, char **argv)
             break;
         case 'q':
             quiet = true;
+            break;
+        case 'v':
+            verbose = true;
             break;
         case 'h':
             usage();
@@ -254,9 +270,14 @@ int main(int argc, char **argv)
         }
     }
     if (code == EXIT_OK) {
+        /* The time limit is shared by the networks, each trained in turn. */
         double limit = 0;
+        int64_t nets = IGD_NET_GLOBAL;
+        if (igd_options_get_int(set.options, IGD_OPT_NETS, &nets) != IGD_OK)
+            nets = IGD_NET_GLOBAL;
+        int count = ((nets & IGD_NET_GLOBAL) != 0) + ((nets & IGD_NET_LOCAL) != 0);
         if (igd_options_get_real(set.options, IGD_OPT_TIME_LIMIT, &limit) == IGD_OK)
-            prog.time_limit = limit;
+            prog.time_limit = limit / (count > 0 ? count : 1);
         size_t n = igd_dataset_count(train), anomalous = 0;
         for (size_t i = 0; i < n; i++) {
             int label = 0;
@@ -271,6 +292,8 @@ int main(int argc, char **argv)
             fprintf(stderr, "\n");
         }
         igd_model_set_progress(model, progress_model_callback, &prog);
+        if (verbose)
+            igd_model_set_log(model, log_message, &prog);
         interrupt_install();
         igd_model_set_abort(model, interrupt_abort_callback, NULL);
         st = igd_model_fit(model, train);

@@ -9,7 +9,7 @@
 static const rgb white = {255, 255, 255}, black = {0, 0, 0}, grid = {225, 225, 225};
 static const rgb dark = {60, 60, 60};
 static const rgb blue = {31, 119, 180}, orange = {255, 127, 14}, red = {214, 39, 40};
-static const rgb green = {44, 160, 44}, grey = {128, 128, 128};
+static const rgb grey = {128, 128, 128};
 
 enum { WIDTH = 800, HEIGHT = 600, LABEL_SCALE = 2, TITLE_SCALE = 3 };
 
@@ -194,7 +194,17 @@ bool plot_histogram(const char *path, const double *scores, const int *labels, s
     canvas c;
     if (!canvas_init(&c, WIDTH, HEIGHT, white))
         return false;
-    plot_axes a = {.x0 = lo - width, .x1 = hi + width, .y0 = 0, .y1 = top > 0 ? top * 1.15 : 1};
+    /* Head room for the legend, which goes to the side whose tallest bar is lower. */
+    plot_axes a = {.x0 = lo - width, .x1 = hi + width, .y0 = 0, .y1 = top > 0 ? top * 1.4 : 1};
+    double left_top = 0, right_top = 0;
+    for (int g = 0; g < 2; g++)
+        for (int b = 0; b < BINS; b++) {
+            if (b < BINS / 2)
+                left_top = share[g][b] > left_top ? share[g][b] : left_top;
+            else
+                right_top = share[g][b] > right_top ? share[g][b] : right_top;
+        }
+    int corner = right_top <= left_top ? 1 : 0;
     default_area(&a);
     plot_draw_axes(&c, &a, title, xlabel, "share of the group's images");
     static const rgb colors[2] = {{31, 119, 180}, {255, 127, 14}};
@@ -220,8 +230,7 @@ bool plot_histogram(const char *path, const double *scores, const int *labels, s
     size_t n = 2;
     if (isfinite(threshold))
         legend[n++] = (plot_legend_entry){threshold_label ? threshold_label : "threshold", red, 1};
-    plot_draw_legend(&c, &a, legend, n, 1);
-    (void)green;
+    plot_draw_legend(&c, &a, legend, n, corner);
     bool ok = canvas_save(&c, path);
     canvas_free(&c);
     return ok;

@@ -52,32 +52,58 @@ void progress_finish(progress *p)
     }
 }
 
+/* The stage's record; a new one (first report) sets *fresh. */
+static progress_stage *find_stage(progress *p, const char *name, double now, uint64_t done,
+                                  uint64_t total, bool *fresh)
+{
+    *fresh = false;
+    for (size_t i = 0; i < p->stage_count; i++) {
+        progress_stage *s = &p->stages[i];
+        if (strcmp(s->name, name) != 0)
+            continue;
+        /* Counting restarted (the next network), or the stage had finished (the next
+         * E-step): time it afresh. */
+        if (done < s->last || (s->total > 0 && s->last >= s->total)) {
+            s->start = now;
+            *fresh = true;
+        }
+        s->last = done;
+        s->total = total;
+        return s;
+    }
+    size_t i = p->stage_count < 8 ? p->stage_count++ : 7;
+    progress_stage *s = &p->stages[i];
+    snprintf(s->name, sizeof s->name, "%s", name);
+    s->start = now;
+    s->last = done;
+    s->total = total;
+    *fresh = true;
+    return s;
+}
+
 void progress_update(progress *p, const char *stage, uint64_t done, uint64_t total,
                      const char *detail)
 {
     if (p->quiet)
         return;
     double now = progress_now();
-    bool new_stage = strcmp(stage, p->stage) != 0;
-    if (new_stage) {
-        progress_finish(p);
-        snprintf(p->stage, sizeof p->stage, "%s", stage);
-        p->stage_start = now;
-        p->last_print = 0;
-    }
+    bool fresh;
+    progress_stage *st = find_stage(p, stage, now, done, total, &fresh);
     bool last = total > 0 && done >= total;
-    if (!p->tty && !new_stage && !last && now - p->last_print < p->interval)
-        return;
-    if (p->tty && !new_stage && !last && now - p->last_print < 0.1)
+    double since = now - p->last_print;
+    bool show = p->tty ? (fresh || last || since >= 0.1)
+                       : (fresh || since >= p->interval || (last && since >= 1.0));
+    if (!show)
         return;
     p->last_print = now;
 
     double share = total > 0 ? (double)done / (double)total : 0.0;
-    double elapsed = now - p->stage_start;
+    double elapsed = now - st->start;
     char eta[48] = "";
-    if (!last && share > 0.005 && elapsed > 1.0) {
+    if (!last && share > 0.002 && elapsed > 1.0) {
         double remaining = elapsed * (1.0 - share) / share;
-        if (p->time_limit > 0 && strcmp(stage, "train") == 0 && p->time_limit - elapsed < remaining)
+        bool training = strcmp(stage, "train") == 0;
+        if (training && p->time_limit > 0 && p->time_limit - elapsed < remaining)
             remaining = p->time_limit - elapsed;
         char d[24];
         progress_format_duration(remaining, d, sizeof d);
@@ -92,13 +118,12 @@ void progress_update(progress *p, const char *stage, uint64_t done, uint64_t tot
              (unsigned long long)done, (unsigned long long)total, detail ? "  " : "",
              detail ? detail : "", eta);
     if (p->tty) {
+        /* One line, rewritten in place (cut to the terminal's width so it never wraps). */
         int cols = terminal_columns(p->out) - 1;
         if ((int)strlen(line) > cols)
             line[cols] = '\0';
         fprintf(p->out, "\r%s\033[K", line);
         p->line_open = true;
-        if (last)
-            progress_finish(p);
     } else {
         fprintf(p->out, "%s\n", line);
     }

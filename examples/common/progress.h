@@ -9,14 +9,20 @@
 
 #include "igd/igd.h"
 
+typedef struct progress_stage {
+    char name[32];
+    double start;         /* when it was first reported (or restarted) */
+    uint64_t last, total; /* the last report, to notice a restart (next epoch or network) */
+} progress_stage;
+
 typedef struct progress {
     FILE *out;
     bool tty;
     bool quiet;
-    double interval;    /* seconds between plain lines */
-    double time_limit;  /* seconds the training stage may take (0 = none), caps the ETA */
-    char stage[32];     /* the stage being reported */
-    double stage_start; /* when it began */
+    double interval;   /* seconds between plain lines */
+    double time_limit; /* seconds the training stage may take (0 = none), caps its ETA */
+    progress_stage stages[8];
+    size_t stage_count;
     double last_print;
     bool line_open; /* a terminal line waits for its newline */
 } progress;

@@ -44,6 +44,13 @@ int source_args_handle(source_args *a, int code, const char *value)
             return -1;
         }
         return 1;
+    case OPT_CLASS_NAMES:
+        if (strlen(value) >= sizeof(((source *)0)->names_text)) {
+            cli_usage_error("--class-names is too long");
+            return -1;
+        }
+        a->class_names = value;
+        return 1;
     case OPT_SUBSAMPLE:
         if (!cli_parse_double("--subsample", value, 0, 1, &d))
             return -1;
@@ -69,8 +76,8 @@ bool source_args_check(const source_args *a)
         cli_usage_error("give only one of --mvtec, --folder and --idx");
         return false;
     }
-    if ((a->labels || a->class_id >= 0) && !a->idx) {
-        cli_usage_error("--labels and --class go with --idx");
+    if ((a->labels || a->class_id >= 0 || a->class_names) && !a->idx) {
+        cli_usage_error("--labels, --class and --class-names go with --idx");
         return false;
     }
     if (a->class_id >= 0 && !a->labels) {
@@ -84,10 +91,27 @@ bool source_args_check(const source_args *a)
     return true;
 }
 
+/* Splits "a,b,c" into s->names. */
+static void set_names(source *s, const char *list)
+{
+    snprintf(s->names_text, sizeof s->names_text, "%s", list);
+    char *p = s->names_text;
+    while (s->name_count < 256) {
+        s->names[s->name_count++] = p;
+        char *comma = strchr(p, ',');
+        if (!comma)
+            break;
+        *comma = '\0';
+        p = comma + 1;
+    }
+}
+
 int source_open(source *s, const source_args *args, igd_split default_split, uint64_t seed)
 {
     memset(s, 0, sizeof *s);
     s->limits = args->limits;
+    if (args->class_names)
+        set_names(s, args->class_names);
     igd_status st;
     const char *what;
     if (args->mvtec) {
@@ -205,6 +229,8 @@ const char *source_class_name(const source *s, size_t i)
     int c;
     if (!s->dataset || igd_dataset_class(s->dataset, i, &c) != IGD_OK || c < 0)
         return NULL;
+    if ((size_t)c < s->name_count && s->names[c][0])
+        return s->names[c];
     return igd_dataset_class_name(s->dataset, c);
 }
 

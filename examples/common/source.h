@@ -18,23 +18,25 @@ enum {
     OPT_CLASS,
     OPT_SPLIT,
     OPT_SUBSAMPLE,
+    OPT_CLASS_NAMES,
     OPT_SOURCE_LAST
 };
 
 /* getopt_long entries of the data-set options (has_arg 1), for the programs' option tables. */
+// clang-format off
 #define SOURCE_LONG_OPTIONS                                                                        \
     {"mvtec", 1, NULL, OPT_MVTEC}, {"folder", 1, NULL, OPT_FOLDER}, {"idx", 1, NULL, OPT_IDX},     \
-        {"labels", 1, NULL, OPT_LABELS}, {"class", 1, NULL, OPT_CLASS},                            \
-        {"split", 1, NULL, OPT_SPLIT},                                                             \
-    {                                                                                              \
-        "subsample", 1, NULL, OPT_SUBSAMPLE                                                        \
-    }
+    {"labels", 1, NULL, OPT_LABELS}, {"class", 1, NULL, OPT_CLASS},                                \
+    {"split", 1, NULL, OPT_SPLIT}, {"subsample", 1, NULL, OPT_SUBSAMPLE},                          \
+    {"class-names", 1, NULL, OPT_CLASS_NAMES}
+// clang-format on
 
 typedef struct source_args {
     const char *mvtec, *folder, *idx, *labels;
     int class_id;              /* -1: none given */
     int split;                 /* 0: the program's default, else igd_split */
     double subsample;          /* 0: all */
+    const char *class_names;   /* "name0,name1,...": names of IDX classes 0, 1, ... (or NULL) */
     const igd_options *limits; /* image decoding limits (may be NULL) */
 } source_args;
 
@@ -52,8 +54,11 @@ typedef struct source {
     size_t file_count;
     const char *idx_path; /* for the names of IDX samples */
     const igd_options *limits;
-    bool labelled; /* labels are meaningful (MVTec test, IDX with --class) */
-    bool mvtec;    /* names carry the MVTec kind */
+    bool labelled;         /* labels are meaningful (MVTec test, IDX with --class) */
+    bool mvtec;            /* names carry the MVTec kind */
+    char names_text[1024]; /* --class-names, split in place */
+    const char *names[256];
+    size_t name_count;
 } source;
 
 /* Opens the data set named by args (split: the program's default when args->split is 0), with
@@ -72,7 +77,7 @@ void source_name(const source *s, size_t i, char *buf, size_t size);
 void source_stem(const source *s, size_t i, char *buf, size_t size);
 /* 0 normal, 1 anomalous, -1 unknown. */
 int source_label(const source *s, size_t i);
-/* The class name ("crack", "3"), or NULL. */
+/* The class name ("crack", "3", or its --class-names entry), or NULL. */
 const char *source_class_name(const source *s, size_t i);
 igd_status source_load(const source *s, size_t i, igd_image **out);
 /* The ground-truth mask (IGD_ERR_NOT_FOUND when there is none). */
