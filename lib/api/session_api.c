@@ -63,9 +63,17 @@ igd_status igd_session_detect(igd_session *session, const void *pixels, igd_pixe
     if (st == IGD_OK)
         st = api_batch_views(&session->views, pixels, type, count, height, width, channels,
                              row_stride, image_stride, &err);
-    double *all = NULL;
-    if (st == IGD_OK && !(all = core_malloc_array(count, sizeof(double) * IGD_PART_COUNT)))
-        st = core_fail(&err, IGD_ERR_OUT_OF_MEMORY, "allocating score parts");
+    if (st == IGD_OK && count > session->parts_cap) {
+        double *p = core_malloc_array(count, sizeof(double) * IGD_PART_COUNT);
+        if (p) {
+            core_free(session->parts);
+            session->parts = p;
+            session->parts_cap = count;
+        } else {
+            st = core_fail(&err, IGD_ERR_OUT_OF_MEMORY, "allocating score parts");
+        }
+    }
+    double *all = session->parts;
     if (st == IGD_OK)
         st = mdl_session_detect(session, session->views.items, count, scores, all, &err);
     if (st == IGD_OK) {
@@ -78,7 +86,6 @@ igd_status igd_session_detect(igd_session *session, const void *pixels, igd_pixe
                 is_anomaly[i] = scores[i] >= m->threshold;
         }
     }
-    core_free(all);
     return end_read(session, &err, st);
 }
 

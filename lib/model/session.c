@@ -21,6 +21,7 @@ void mdl_session_free(igd_session *s)
     core_free_aligned(s->cnt);
     core_free_aligned(s->scratch);
     api_views_free(&s->views);
+    core_free(s->parts);
     nn_ctx_fini(&s->ctx);
     core_free(s);
 }

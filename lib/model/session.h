@@ -16,6 +16,8 @@ struct igd_session {
     float *scratch;           /* input-sized work for heatmaps, grown on demand */
     size_t scratch_cap;
     api_views views; /* the API's views of the batch of the running call */
+    double *parts;   /* score parts of the running call's batch, grown on demand */
+    size_t parts_cap;
     core_err err;
 };
 
