@@ -186,6 +186,37 @@ static void example_table(FILE *f, const example_entry *e, size_t n)
     }
 }
 
+/* The options that shape a model most; metrics.json lists them all. */
+static void write_model_summary(FILE *f, const igd_model *model)
+{
+    static const char *const keys[] = {"nets",       "channels",   "global_size", "image_size",
+                                       "patch_size", "base_width", "depth",       "latent_size",
+                                       "classifier", "batch_size", "epochs",      "time_limit",
+                                       "seed"};
+    igd_options *o = NULL;
+    if (!model || igd_model_get_options(model, &o) != IGD_OK)
+        return;
+    fputs("## Model\n\n", f);
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        igd_option key;
+        igd_option_type type;
+        if (igd_option_find(keys[i], &key) != IGD_OK ||
+            igd_option_info(key, &type, NULL, NULL, NULL, NULL) != IGD_OK)
+            continue;
+        if (type == IGD_TYPE_INT) {
+            int64_t v;
+            if (igd_options_get_int(o, key, &v) == IGD_OK)
+                fprintf(f, "%s`%s` %lld", i ? ", " : "", keys[i], (long long)v);
+        } else {
+            double v;
+            if (igd_options_get_real(o, key, &v) == IGD_OK)
+                fprintf(f, "%s`%s` %g", i ? ", " : "", keys[i], v);
+        }
+    }
+    fputs(" (every option is in `metrics.json`).\n\n", f);
+    igd_options_free(o);
+}
+
 bool report_write_markdown(const char *path, const eval_report *r)
 {
     FILE *f = fopen(path, "w");
@@ -206,6 +237,7 @@ bool report_write_markdown(const char *path, const eval_report *r)
         fprintf(f, "; %zu could not be read and are left out", r->failed);
     fprintf(f, "\n- libigd %s, written %s\n\n", igd_version_string(), when);
 
+    write_model_summary(f, r->model);
     fprintf(f, "## Image-level detection\n\n| metric | value |\n|---|---:|\n");
     fputs("| image AUROC | ", f);
     cell(f, r->auroc, "%.4f");
