@@ -131,8 +131,8 @@ class Image(Owned):
         not be used after close()."""
         return _arrays.image_to_array(self.handle, copy=False, keep=self)
 
-    def __array__(self, dtype: Any = None) -> np.ndarray:
-        arr = self.to_array()
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        arr = self.to_array()  # always a copy
         return arr if dtype is None else arr.astype(dtype)
 
     def save_png(self, path: PathLike) -> None:
