@@ -32,6 +32,7 @@ static void usage(void)
            "  --idx IMAGES          an IDX image file; IDX samples are named IMAGES#INDEX\n"
            "    --labels LABELS --class K  add the labels of the one-class protocol (class K\n"
            "                        normal) to --json output\n"
+           "  --class-names LIST    names of the IDX classes 0, 1, ... (commas) for --json\n"
            "  --subsample SHARE     score a random share of the data set\n"
            "  --json                one JSON object per line (path, score, normalized, anomalous,\n"
            "                        label and class when known, the score's parts)\n"
