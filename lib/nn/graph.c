@@ -129,11 +129,14 @@ int nn_graph_add_tensor(nn_graph *g, const dnnl_memory_desc_t *md)
 {
     if (!nn_graph_ok(g))
         return -1;
+    /* md may point into the tensor table itself (an op whose output takes an input's layout),
+     * which growing the table moves: copy it first. */
+    dnnl_memory_desc_t copy = *md;
     if (grow((void **)&g->tensors, &g->tensor_cap, g->ntensors, sizeof *g->tensors, &g->err))
         return nn_graph_fail(g, IGD_ERR_OUT_OF_MEMORY);
     nn_tensor *t = &g->tensors[g->ntensors];
     memset(t, 0, sizeof *t);
-    t->md = *md;
+    t->md = copy;
     t->alias = -1;
     return (int)g->ntensors++;
 }
