@@ -215,6 +215,31 @@ igd_status nn_prim_create(nn_graph *g, nn_prim *p, const_dnnl_op_desc_t desc,
     return prim_finish(g, p, what, err);
 }
 
+igd_status nn_prim_create_avoiding(nn_graph *g, nn_prim *p, const_dnnl_op_desc_t desc,
+                                   const_dnnl_primitive_desc_t hint, const char *avoid,
+                                   const char *what, core_err *err)
+{
+    dnnl_primitive_desc_iterator_t it;
+    CORE_TRY(nn_check(dnnl_primitive_desc_iterator_create(&it, desc, g->attr, g->ctx->engine, hint),
+                      err, what));
+    dnnl_status_t s = dnnl_success;
+    while (s == dnnl_success) {
+        dnnl_primitive_desc_t pd = dnnl_primitive_desc_iterator_fetch(it);
+        const char *impl = "";
+        if (pd && dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) ==
+                      dnnl_success &&
+            !strstr(impl, avoid)) {
+            dnnl_primitive_desc_iterator_destroy(it);
+            return nn_prim_adopt(g, p, pd, what, err);
+        }
+        if (pd)
+            dnnl_primitive_desc_destroy(pd);
+        s = dnnl_primitive_desc_iterator_next(it);
+    }
+    dnnl_primitive_desc_iterator_destroy(it);
+    return core_fail(err, IGD_ERR_BACKEND, "oneDNN has no usable implementation for %s", what);
+}
+
 igd_status nn_prim_adopt(nn_graph *g, nn_prim *p, dnnl_primitive_desc_t pd, const char *what,
                          core_err *err)
 {

@@ -151,6 +151,10 @@ nn_tensor *nn_tensor_at(nn_graph *g, int t);
 
 igd_status nn_prim_create(nn_graph *g, nn_prim *p, const_dnnl_op_desc_t desc,
                           const_dnnl_primitive_desc_t hint, const char *what, core_err *err);
+/* The same, skipping implementations whose name contains `avoid` (known defects). */
+igd_status nn_prim_create_avoiding(nn_graph *g, nn_prim *p, const_dnnl_op_desc_t desc,
+                                   const_dnnl_primitive_desc_t hint, const char *avoid,
+                                   const char *what, core_err *err);
 /* Takes ownership of an already created descriptor (reorder, sum). */
 igd_status nn_prim_adopt(nn_graph *g, nn_prim *p, dnnl_primitive_desc_t pd, const char *what,
                          core_err *err);

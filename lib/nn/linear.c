@@ -101,8 +101,11 @@ int nn_linear(nn_graph *g, int x, int64_t out, bool bias, nn_init init)
         if (nn_tensor_at(g, x)->needs_diff) {
             st = nn_check(dnnl_inner_product_backward_data_desc_init(&d, src, &wany, &dmd), err,
                           "linear backward-data descriptor");
+            /* oneDNN 2.6's AVX-512 brgemm backward-data kernel crashes on some shapes (e.g.
+             * 32 -> 2048 outputs with two threads): take the next implementation. */
             if (st == IGD_OK)
-                st = nn_prim_create(g, &l->bwd_data, &d, l->fwd.pd, "linear backward data", err);
+                st = nn_prim_create_avoiding(g, &l->bwd_data, &d, l->fwd.pd, "brgemm_bwd_d",
+                                             "linear backward data", err);
             if (st == IGD_OK)
                 st = nn_weight_create(g, wp, false, &wcanon,
                                       nn_prim_md(&l->bwd_data, dnnl_query_weights_md, 0),

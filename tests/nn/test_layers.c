@@ -416,6 +416,35 @@ START_TEST(linear_forward_and_gradients)
 }
 END_TEST
 
+/* A shape on which oneDNN 2.6's AVX-512 brgemm backward-data kernel crashes with two threads:
+ * the layer must avoid that kernel and still compute dx = W^T dy. */
+START_TEST(linear_backward_on_a_defective_shape)
+{
+    nn_set_threads(2);
+    linear_arg a = {2048, true, false};
+    harness t;
+    harness_init(&t, NN_TRAIN, 8, 32, 1, 1, make_linear, &a, 1);
+    harness_fill_input(&t, -1, 1, 0, 3);
+    harness_forward(&t);
+    float *dy = nn_diff(t.g, t.y);
+    uint64_t seed = 4;
+    tu_fill_uniform(dy, t.ycount, -1, 1, &seed);
+    core_err err = {0};
+    ck_assert_int_eq(nn_graph_backward(t.g, &t.y, 1, true, &err), IGD_OK);
+    const float *w = t.params.value, *dx = nn_diff(t.g, t.x);
+    double worst = 0;
+    for (int i = 0; i < 8; i++)
+        for (int k = 0; k < 32; k++) {
+            double s = 0;
+            for (int o = 0; o < 2048; o++)
+                s += (double)w[o * 32 + k] * dy[i * 2048 + o];
+            worst = fmax(worst, fabs(s - dx[i * 32 + k]) / fmax(1.0, fabs(s)));
+        }
+    ck_assert_double_lt(worst, 1e-4);
+    harness_fini(&t);
+}
+END_TEST
+
 static int make_reshape(nn_graph *g, int x, const void *arg)
 {
     (void)arg;
@@ -507,6 +536,7 @@ Suite *make_layers_suite(void)
     tcase_add_test(t, pool_and_upsample);
     tcase_add_test(t, add_and_gradient_accumulation);
     tcase_add_test(t, linear_forward_and_gradients);
+    tcase_add_test(t, linear_backward_on_a_defective_shape);
     tcase_add_test(t, reshape_gradients);
     tcase_add_test(t, adam_matches_hand_computation);
     tcase_add_test(t, initialisation_is_seeded_and_bounded);
