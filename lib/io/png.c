@@ -104,6 +104,11 @@ static igd_status decode_body(png_structp png, png_infop info, png_ctx *c)
     png_set_read_fn(png, c, png_ctx_read);
     /* Our own limits apply (below), not libpng's default of a million pixels a side. */
     png_set_user_limits(png, PNG_UINT_31_MAX, PNG_UINT_31_MAX);
+    /* Metadata is never used: skip it unread, so that a chunk's claimed length never becomes an
+     * allocation, and cap what any other chunk may allocate (a palette is 768 bytes). */
+    static const png_byte ignored[] = "tEXt\0zTXt\0iTXt\0iCCP\0sPLT\0eXIf";
+    png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_NEVER, ignored, 6);
+    png_set_chunk_malloc_max(png, 1 << 20);
     png_read_info(png, info);
 
     png_uint_32 w = 0, h = 0;
@@ -112,6 +117,16 @@ static igd_status decode_body(png_structp png, png_infop info, png_ctx *c)
     igd_status st = io_check_limits(w, h, c->limits, "PNG image", c->err);
     if (st != IGD_OK)
         return st;
+    /* The rows are deflated, and inflating makes at most 1032 bytes of each byte: a header that
+     * asks for more pixel data than the whole input could hold is damaged or truncated. Checked
+     * before the image is allocated, so that a small input cannot make us allocate a large one. */
+    uint64_t row_bytes = ((uint64_t)w * png_get_channels(png, info) * (uint64_t)depth + 7) / 8;
+    uint64_t budget =
+        (uint64_t)c->size >= UINT64_MAX / 2048 ? UINT64_MAX : (uint64_t)c->size * 1032 + 4096;
+    if (row_bytes > 0 && (uint64_t)h > budget / row_bytes)
+        return core_fail(c->err, IGD_ERR_CORRUPT,
+                         "PNG: %zu bytes cannot hold the pixels of a %u x %u image (truncated)",
+                         c->size, (unsigned)w, (unsigned)h);
 
     if (color == PNG_COLOR_TYPE_PALETTE)
         png_set_palette_to_rgb(png);
