@@ -1,8 +1,13 @@
 /* Whole-file reads and atomic file writes. */
 #include "io/file.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -74,22 +79,117 @@ igd_status io_read_file(const char *path, size_t max_size, unsigned char **data,
 /* Distinguishes the temporary files of concurrent writers in one process. */
 static atomic_uint temp_counter;
 
+/* The temporary names of a save to path are "<path>.tmp-<pid>-<n>". With O_TMPFILE (Linux, most
+ * local filesystems) the data is written to an unnamed file that gets its temporary name only
+ * once complete, just before the rename; elsewhere the named file is created first. A process
+ * killed while it holds such a name cannot remove it: the next save to the same path removes
+ * every temporary file of that path whose writer process no longer exists. */
+static bool temp_name_of(const char *name, const char *base, size_t base_len, long *pid)
+{
+    if (strncmp(name, base, base_len) != 0 || strncmp(name + base_len, ".tmp-", 5) != 0)
+        return false;
+    const char *p = name + base_len + 5;
+    char *end;
+    errno = 0;
+    long v = strtol(p, &end, 10);
+    if (end == p || *end != '-' || errno != 0 || v <= 0)
+        return false;
+    p = end + 1;
+    strtoul(p, &end, 10);
+    if (end == p || *end != '\0')
+        return false;
+    *pid = v;
+    return true;
+}
+
+/* Removes the temporary files of saves to path left by processes that no longer exist (best
+ * effort: errors are ignored). dir is path's folder, base its file name. */
+static void remove_stale_temps(const char *dir, const char *base, char *scratch, size_t cap)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    size_t base_len = strlen(base);
+    long self = (long)getpid();
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        long pid;
+        if (!temp_name_of(e->d_name, base, base_len, &pid) || pid == self)
+            continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue; /* alive, or not ours to judge */
+        size_t dl = strlen(dir), nl = strlen(e->d_name);
+        if (dl + 1 + nl < cap) {
+            memcpy(scratch, dir, dl);
+            scratch[dl] = '/';
+            memcpy(scratch + dl + 1, e->d_name, nl + 1);
+            unlink(scratch);
+        }
+    }
+    closedir(d);
+}
+
+/* Gives the unnamed file fd the name tmp (trying fresh names on a clash). */
+static int link_temp(int fd, char *tmp, size_t cap, const char *path)
+{
+    char proc[64];
+    snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+    for (int attempt = 0; attempt < 100; attempt++) {
+        snprintf(tmp, cap, "%s.tmp-%ld-%u", path, (long)getpid(),
+                 atomic_fetch_add(&temp_counter, 1));
+        int rc = linkat(AT_FDCWD, proc, AT_FDCWD, tmp, AT_SYMLINK_FOLLOW);
+        if (rc != 0 && errno == ENOENT) /* no /proc: needs CAP_DAC_READ_SEARCH */
+            rc = linkat(fd, "", AT_FDCWD, tmp, AT_EMPTY_PATH);
+        if (rc == 0)
+            return 0;
+        if (errno != EEXIST)
+            return -1;
+    }
+    return -1;
+}
+
 igd_status io_write_atomic(const char *path, io_write_fn write_fn, void *user, core_err *err)
 {
     size_t len = strlen(path);
+    if (len == 0)
+        return io_fail_errno(err, ENOENT, "saving", path);
     size_t cap = len + 64;
     if (cap < len)
         return core_fail(err, IGD_ERR_INVALID_ARGUMENT, "path is too long");
-    char *tmp = core_malloc(cap);
+    /* One block: the temporary name, the folder's name, and scratch for stale names. */
+    char *tmp = core_malloc_array(3, cap + 256);
     if (!tmp)
         return core_fail(err, IGD_ERR_OUT_OF_MEMORY, "allocating a file name");
+    char *dir = tmp + cap + 256, *scratch = dir + cap + 256;
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        snprintf(dir, cap, ".");
+    else if (slash == path)
+        snprintf(dir, cap, "/");
+    else {
+        memcpy(dir, path, (size_t)(slash - path));
+        dir[slash - path] = '\0';
+    }
+    const char *base = slash ? slash + 1 : path;
+    remove_stale_temps(dir, base, scratch, cap + 256);
+
+    bool named = false;
     int fd = -1;
+#ifdef O_TMPFILE
+    fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0666);
+    if (fd < 0 && errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL) {
+        igd_status st = io_fail_errno(err, errno, "creating a file next to", path);
+        core_free(tmp);
+        return st;
+    }
+#endif
     for (int attempt = 0; attempt < 100 && fd < 0; attempt++) {
         unsigned n = atomic_fetch_add(&temp_counter, 1);
         snprintf(tmp, cap, "%s.tmp-%ld-%u", path, (long)getpid(), n);
         fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
         if (fd < 0 && errno != EEXIST)
             break;
+        named = fd >= 0;
     }
     if (fd < 0) {
         igd_status st = io_fail_errno(err, errno, "creating a file next to", path);
@@ -100,19 +200,34 @@ igd_status io_write_atomic(const char *path, io_write_fn write_fn, void *user, c
     if (!f) {
         igd_status st = io_fail_errno(err, errno, "opening a stream for", path);
         close(fd);
-        unlink(tmp);
+        if (named)
+            unlink(tmp);
         core_free(tmp);
         return st;
     }
     igd_status st = write_fn(f, user, err);
     if (st == IGD_OK && (fflush(f) != 0 || fsync(fileno(f)) != 0))
         st = io_fail_errno(err, errno, "writing", path);
+    if (st == IGD_OK && !named) {
+        if (link_temp(fileno(f), tmp, cap, path) == 0)
+            named = true;
+        else
+            st = io_fail_errno(err, errno, "naming the new file next to", path);
+    }
     if (fclose(f) != 0 && st == IGD_OK)
         st = io_fail_errno(err, errno, "closing", path);
     if (st == IGD_OK && rename(tmp, path) != 0)
         st = io_fail_errno(err, errno, "renaming the new file to", path);
-    if (st != IGD_OK)
+    if (st != IGD_OK && named)
         unlink(tmp);
+    if (st == IGD_OK) {
+        /* Make the rename itself durable (best effort). */
+        int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd >= 0) {
+            fsync(dfd);
+            close(dfd);
+        }
+    }
     core_free(tmp);
     return st;
 }

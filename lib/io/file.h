@@ -14,8 +14,11 @@ igd_status io_read_file(const char *path, size_t max_size, unsigned char **data,
                         core_err *err);
 
 /* Writes a file atomically: write_fn writes the content to a temporary file in the same folder,
- * which then replaces path by a rename. On any failure the temporary file is removed and the
- * file at path is untouched. */
+ * which is flushed to disk and then replaces path by a rename (the folder is synced after it).
+ * On any failure the temporary file is removed and the file at path is untouched. Temporary
+ * files are unnamed while written (O_TMPFILE, where the filesystem has it) and are named
+ * "<path>.tmp-<pid>-<n>" only just before the rename; a save removes the temporary files of
+ * earlier saves to the same path whose process no longer exists (a killed writer's). */
 typedef igd_status (*io_write_fn)(FILE *file, void *user, core_err *err);
 igd_status io_write_atomic(const char *path, io_write_fn write_fn, void *user, core_err *err);
 
