@@ -12,7 +12,7 @@ int model_open(loaded_model *m, const char *path, const settings *s)
     igd_status st = igd_model_load(path, NULL, &m->model);
     if (st != IGD_OK) {
         cli_error_status(st, "cannot load the model '%s'", path);
-        return st == IGD_ERR_INVALID_ARGUMENT ? EXIT_USAGE : EXIT_ERROR;
+        return EXIT_ERROR;
     }
     int code = settings_apply_runtime(s, m->model);
     if (code != EXIT_OK) {
