@@ -1,7 +1,9 @@
 /* Regression tests of the defects the fuzzers and these suites found in lib/nn and lib/io (see
  * docs/reliability.md, "Findings"). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "nn/ctx.h"
@@ -173,6 +175,50 @@ START_TEST(test_png_size_must_fit_the_data)
 }
 END_TEST
 
+/* ---- IDX: a gzip file's announced size must fit its compressed bytes ---- */
+
+/* A gzip member holding an IDX header that announces 65536 x 128 x 128 images and then only
+ * 64 KiB of zeros, with a forged trailer whose size (mod 2^32) matches the header: the parser
+ * used to allocate the whole announced size (1 GiB) for a file of about a hundred bytes before
+ * finding the data missing. */
+START_TEST(test_idx_gzip_size_must_fit_the_file)
+{
+    rel_alloc_install();
+    enum { BODY = 16 + 65536 };
+    unsigned char *idx = calloc(1, BODY);
+    static const unsigned char head[16] = {0, 0, 8, 3, 0, 1, 0, 0, 0, 0, 0, 128, 0, 0, 0, 128};
+    memcpy(idx, head, 16);
+    unsigned char gz[4096];
+    z_stream zs;
+    memset(&zs, 0, sizeof zs);
+    ck_assert_int_eq(deflateInit2(&zs, 9, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY), Z_OK);
+    zs.next_in = idx;
+    zs.avail_in = BODY;
+    zs.next_out = gz;
+    zs.avail_out = sizeof gz;
+    ck_assert_int_eq(deflate(&zs, Z_FINISH), Z_STREAM_END);
+    size_t n = sizeof gz - zs.avail_out;
+    deflateEnd(&zs);
+    free(idx);
+    uint32_t announced = 16 + 65536u * 128 * 128; /* 2^30 + 16 */
+    for (int i = 0; i < 4; i++)
+        gz[n - 4 + i] = (unsigned char)(announced >> (8 * i));
+    char path[] = "/tmp/igd-rel-idx-XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    FILE *f = fdopen(fd, "wb");
+    ck_assert_uint_eq(fwrite(gz, 1, n, f), n);
+    fclose(f);
+    rel_alloc_reset_stats();
+    igd_dataset *ds = NULL;
+    ck_assert_int_eq(igd_dataset_open_idx(path, NULL, NULL, &ds), IGD_ERR_CORRUPT);
+    ck_assert_ptr_null(ds);
+    ck_assert_uint_lt(rel_peak_request(), 1 << 20);
+    ck_assert_int_eq(rel_live_blocks(), 0);
+    unlink(path);
+}
+END_TEST
+
 Suite *make_regressions_suite(void)
 {
     Suite *s = suite_create("regressions");
@@ -181,6 +227,7 @@ Suite *make_regressions_suite(void)
     tcase_add_test(tc, test_graph_add_tensor_from_own_table);
     tcase_add_test(tc, test_png_text_chunk_length_is_not_an_allocation);
     tcase_add_test(tc, test_png_size_must_fit_the_data);
+    tcase_add_test(tc, test_idx_gzip_size_must_fit_the_file);
     suite_add_tcase(s, tc);
     return s;
 }
