@@ -114,6 +114,7 @@ typedef struct overlap {
     unsigned char *state[STEPS + 1];
     size_t state_size[STEPS + 1];
     atomic_int trainer_done, steps_done;
+    atomic_int detecting; /* detectors that have made their first call */
     int status;
     /* scores each detector saw, in order */
     double *seen[DETECTORS];
@@ -127,6 +128,11 @@ static void *trainer(void *arg)
 {
     overlap *o = arg;
     igd_status st = IGD_OK;
+    /* Start once every detector has seen the first state, so that the calls overlap. */
+    while (atomic_load(&o->detecting) < DETECTORS) {
+        struct timespec ts = {0, 100000};
+        nanosleep(&ts, NULL);
+    }
     for (int k = 1; k <= STEPS && st == IGD_OK; k++) {
         st = igd_model_train_step(o->model, IGD_NET_GLOBAL, o->train, IGD_PIXEL_U8, 4, 16, 16, 1, 0,
                                   0, NULL, 0);
@@ -166,6 +172,8 @@ static void *watcher(void *arg)
                                0) != IGD_OK)
             break;
         o->seen[a->id][o->nseen[a->id]++] = score;
+        if (o->nseen[a->id] == 1)
+            atomic_fetch_add(&o->detecting, 1);
         if (done)
             break;
         /* A pause between calls leaves the trainer's write lock a window even where the lock

@@ -394,15 +394,26 @@ START_TEST(test_killed_while_saving)
     uint32_t seed = 4242u + (uint32_t)_i;
     int leftovers = 0, as_a = 0, as_b = 0;
     for (int round = 0; round < 40; round++) {
+        int ready[2];
+        ck_assert_int_eq(pipe(ready), 0);
         pid_t pid = fork();
         ck_assert_int_ge(pid, 0);
         if (pid == 0) {
-            for (unsigned i = 0;; i++)
+            close(ready[0]);
+            for (unsigned i = 0;; i++) {
                 if (igd_model_save(i & 1 ? m.a : m.b, path, IGD_SAVE_OPTIMIZER) != IGD_OK)
                     _exit(3);
+                if (i == 0 && write(ready[1], "r", 1) != 1)
+                    _exit(4);
+            }
         }
+        /* Kill only after the first save (of b) is complete: then both outcomes occur. */
+        close(ready[1]);
+        char byte;
+        ck_assert_int_eq(read(ready[0], &byte, 1), 1);
+        close(ready[0]);
         seed = seed * 1664525u + 1013904223u;
-        long wait = (long)(seed >> 8) % (4 * per_save + 1) + per_save / 2;
+        long wait = (long)(seed >> 8) % (4 * per_save + 1);
         struct timespec ts = {wait / 1000000000L, wait % 1000000000L};
         nanosleep(&ts, NULL);
         kill(pid, SIGKILL);
