@@ -131,6 +131,24 @@ static igd_status estep(fit_run *r, int id, core_err *err)
     return mdl_estep_finish(m, id, err);
 }
 
+/* Before the first E-step of an untrained model with batch statistics, a few training-mode
+ * passes bring the encoder's running averages (which the E-step's inference uses) to the data's
+ * statistics, so the first centre is measured where training-mode latents lie. */
+static igd_status warm_up(fit_run *r, int id, size_t batch, uint64_t batches, core_err *err)
+{
+    igd_model *m = r->m;
+    if (m->cfg.arch[id].frozen_bn || m->net[id].steps > 0)
+        return IGD_OK;
+    size_t *pool = r->order + r->held;
+    for (uint64_t s = 0; s < batches; s++) {
+        CORE_TRY(load_views(r, &pool[s * batch], batch, err));
+        igd_status st = mdl_bn_warmup(m, id, r->views, batch, err);
+        release_views(r, batch);
+        CORE_TRY(st);
+    }
+    return IGD_OK;
+}
+
 static igd_status train_net(fit_run *r, int id, double seconds, core_err *err)
 {
     igd_model *m = r->m;
@@ -146,6 +164,8 @@ static igd_status train_net(fit_run *r, int id, double seconds, core_err *err)
     double losses[IGD_LOSS_COUNT];
     uint64_t done = 0;
     igd_status st = IGD_OK;
+    if (net->steps == 0)
+        st = warm_up(r, id, batch, per_epoch < 20 ? per_epoch : 20, err);
     net->steps = 0;
     m->cfg.total_steps = decay_over;
     for (uint64_t e = 0; e < epochs && st == IGD_OK; e++) {

@@ -169,5 +169,9 @@ void mdl_infer_maps(igd_model *m, mdl_infer *inf, int n, float *maps);
 igd_status mdl_train_step(igd_model *m, int id, const io_view *views, size_t n, double *losses,
                           core_err *err);
 void mdl_trainer_free(mdl_trainer *t);
+/* A training-mode forward pass of the encoder only: its batch normalisations' running averages
+ * move towards the data's statistics, nothing else changes. */
+igd_status mdl_bn_warmup(igd_model *m, int id, const io_view *views, size_t count,
+                         core_err *err);
 
 #endif

@@ -266,6 +266,20 @@ static void gather_latent_grads(const igd_model *m, const mdl_net *net, mdl_trai
     }
 }
 
+igd_status mdl_bn_warmup(igd_model *m, int id, const io_view *views, size_t count,
+                         core_err *err)
+{
+    mdl_net *net = &m->net[id];
+    if (count < 2 || count > (size_t)1 << 20)
+        return core_fail(err, IGD_ERR_INVALID_ARGUMENT, "a batch needs at least 2 images");
+    const int n = (int)count;
+    CORE_TRY(trainer_for(m, net, n, err));
+    mdl_trainer *t = net->trainer;
+    preprocess(m, net, t, views, n);
+    mdl_normalize(m, t->pix, nn_data(t->enc, t->x), n, net->arch.size);
+    return nn_graph_forward(t->enc, err);
+}
+
 igd_status mdl_train_step(igd_model *m, int id, const io_view *views, size_t count,
                           double *losses, core_err *err)
 {

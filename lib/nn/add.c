@@ -11,8 +11,8 @@ typedef struct add_op {
 static igd_status add_forward(nn_op *op, nn_graph *g, core_err *err)
 {
     add_op *a = (add_op *)op;
-    dnnl_exec_arg_t args[3] = {{DNNL_ARG_MULTIPLE_SRC, nn_tensor_at(g, op->in[0])->mem},
-                               {DNNL_ARG_MULTIPLE_SRC + 1, nn_tensor_at(g, op->in[1])->mem},
+    dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC_0, nn_tensor_at(g, op->in[0])->mem},
+                               {DNNL_ARG_SRC_1, nn_tensor_at(g, op->in[1])->mem},
                                {DNNL_ARG_DST, nn_tensor_at(g, op->out)->mem}};
     return nn_prim_exec(g, &a->fwd, 3, args, err);
 }
@@ -70,14 +70,13 @@ int nn_add(nn_graph *g, int x, int y)
     a->base.in[1] = y;
     a->base.nin = 2;
     core_err *err = &g->err;
-    const float scales[2] = {1.0f, 1.0f};
     const dnnl_memory_desc_t srcs[2] = {*mx, *my};
     dnnl_primitive_desc_t pd;
-    igd_status st = nn_check(dnnl_sum_primitive_desc_create(&pd, mx, 2, scales, srcs, g->attr,
-                                                            g->ctx->engine),
-                             err, "sum descriptor");
+    dnnl_binary_desc_t d;
+    igd_status st = nn_check(dnnl_binary_desc_init(&d, dnnl_binary_add, mx, my, mx), err,
+                             "sum descriptor");
     if (st == IGD_OK)
-        st = nn_prim_adopt(g, &a->fwd, pd, "sum", err);
+        st = nn_prim_create(g, &a->fwd, &d, NULL, "sum", err);
     for (int i = 0; i < 2 && st == IGD_OK && g->mode == NN_TRAIN; i++) {
         if (!nn_tensor_at(g, a->base.in[i])->needs_diff || dnnl_memory_desc_equal(mx, &srcs[i]))
             continue;

@@ -1,28 +1,67 @@
 /* Convolution: k x k, stride 1, "same" padding, optional bias. Forward, backward data and backward
- * weights are separate oneDNN primitives, each choosing its layouts: the input is reordered to
- * the forward's preferred layout when it arrives in another, the input gradient is computed in
- * backward data's preferred layout and reordered when that differs, and each reads the weights in
- * the layout it prefers. */
+ * weights are separate oneDNN primitives, each choosing its layouts:
+ *  - the input is reordered once to the forward's preferred layout if it arrives in another;
+ *  - the backward primitives first try the layouts the activations already have; when oneDNN
+ *    offers only its reference implementation for those (e.g. plain inputs of few channels),
+ *    they take their preferred layouts instead and the operands are reordered for them;
+ *  - each primitive reads the weights in the layout it prefers. */
+#include <string.h>
+
 #include "nn/layers.h"
+
+/* An operand a backward primitive wants in another layout than the graph keeps it in. */
+typedef struct moved {
+    bool on;
+    dnnl_memory_desc_t md;
+    float *buf;
+    dnnl_memory_t mem;
+    nn_prim move;
+} moved;
 
 typedef struct conv_op {
     nn_op base;
     nn_prim fwd, bwd_data, bwd_weights;
     nn_weight *w, *w_bwd, *dw, *b, *db;
     bool bias;
-    bool dsrc_reorder; /* backward data writes dsrc_md, then reorders into the input's */
-    dnnl_memory_desc_t dsrc_md;
-    float *dsrc;
-    dnnl_memory_t dsrc_mem;
-    nn_prim to_input;
+    moved bd_ddst, bd_dsrc; /* backward data: gradient in, input gradient out */
+    moved bw_src, bw_ddst;  /* backward weights: input and gradient in */
 } conv_op;
+
+static igd_status moved_init(nn_graph *g, moved *m, const dnnl_memory_desc_t *want,
+                             const dnnl_memory_desc_t *have, bool into_have, core_err *err)
+{
+    m->on = !dnnl_memory_desc_equal(want, have);
+    if (!m->on)
+        return IGD_OK;
+    m->md = *want;
+    dnnl_primitive_desc_t pd;
+    const dnnl_memory_desc_t *from = into_have ? want : have, *to = into_have ? have : want;
+    CORE_TRY(nn_check(dnnl_reorder_primitive_desc_create(&pd, from, g->ctx->engine, to,
+                                                         g->ctx->engine, g->attr),
+                      err, "reorder descriptor"));
+    return nn_prim_adopt(g, &m->move, pd, "convolution operand reorder", err);
+}
+
+static igd_status moved_finalize(nn_graph *g, moved *m, core_err *err)
+{
+    return m->on ? nn_graph_buffer(g, &m->md, &m->buf, &m->mem, err) : IGD_OK;
+}
+
+/* Reorders `from` into the moved buffer (or the buffer into `to`). */
+static igd_status moved_run(nn_graph *g, moved *m, dnnl_memory_t from, dnnl_memory_t to,
+                            core_err *err)
+{
+    dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}};
+    return nn_prim_exec(g, &m->move, 2, args, err);
+}
 
 static igd_status conv_finalize(nn_op *op, nn_graph *g, core_err *err)
 {
     conv_op *c = (conv_op *)op;
-    if (!c->dsrc_reorder)
-        return IGD_OK;
-    return nn_graph_buffer(g, &c->dsrc_md, &c->dsrc, &c->dsrc_mem, err);
+    CORE_TRY(moved_finalize(g, &c->bd_ddst, err));
+    CORE_TRY(moved_finalize(g, &c->bd_dsrc, err));
+    CORE_TRY(moved_finalize(g, &c->bw_src, err));
+    return moved_finalize(g, &c->bw_ddst, err);
 }
 
 static igd_status conv_forward(nn_op *op, nn_graph *g, core_err *err)
@@ -43,8 +82,17 @@ static igd_status conv_backward(nn_op *op, nn_graph *g, bool params, core_err *e
     nn_tensor *x = nn_tensor_at(g, op->in[0]);
     dnnl_memory_t dy = nn_tensor_at(g, op->out)->diff_mem;
     if (params) {
-        dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, x->mem},
-                                   {DNNL_ARG_DIFF_DST, dy},
+        dnnl_memory_t src = x->mem, ddst = dy;
+        if (c->bw_src.on) {
+            CORE_TRY(moved_run(g, &c->bw_src, x->mem, c->bw_src.mem, err));
+            src = c->bw_src.mem;
+        }
+        if (c->bw_ddst.on) {
+            CORE_TRY(moved_run(g, &c->bw_ddst, dy, c->bw_ddst.mem, err));
+            ddst = c->bw_ddst.mem;
+        }
+        dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, src},
+                                   {DNNL_ARG_DIFF_DST, ddst},
                                    {DNNL_ARG_DIFF_WEIGHTS, c->dw->mem}};
         int n = 3;
         if (c->bias)
@@ -53,15 +101,17 @@ static igd_status conv_backward(nn_op *op, nn_graph *g, bool params, core_err *e
         CORE_TRY(nn_weight_grad_done(g, c->dw, err));
     }
     if (x->needs_diff) {
-        dnnl_memory_t target = nn_diff_target(g, op->in[0]);
-        dnnl_exec_arg_t args[3] = {{DNNL_ARG_DIFF_DST, dy},
-                                   {DNNL_ARG_WEIGHTS, c->w_bwd->mem},
-                                   {DNNL_ARG_DIFF_SRC, c->dsrc_reorder ? c->dsrc_mem : target}};
-        CORE_TRY(nn_prim_exec(g, &c->bwd_data, 3, args, err));
-        if (c->dsrc_reorder) {
-            dnnl_exec_arg_t move[2] = {{DNNL_ARG_FROM, c->dsrc_mem}, {DNNL_ARG_TO, target}};
-            CORE_TRY(nn_prim_exec(g, &c->to_input, 2, move, err));
+        dnnl_memory_t target = nn_diff_target(g, op->in[0]), ddst = dy;
+        if (c->bd_ddst.on) {
+            CORE_TRY(moved_run(g, &c->bd_ddst, dy, c->bd_ddst.mem, err));
+            ddst = c->bd_ddst.mem;
         }
+        dnnl_exec_arg_t args[3] = {{DNNL_ARG_DIFF_DST, ddst},
+                                   {DNNL_ARG_WEIGHTS, c->w_bwd->mem},
+                                   {DNNL_ARG_DIFF_SRC, c->bd_dsrc.on ? c->bd_dsrc.mem : target}};
+        CORE_TRY(nn_prim_exec(g, &c->bwd_data, 3, args, err));
+        if (c->bd_dsrc.on)
+            CORE_TRY(moved_run(g, &c->bd_dsrc, c->bd_dsrc.mem, target, err));
         nn_diff_done(g, op->in[0]);
     }
     return IGD_OK;
@@ -73,11 +123,87 @@ static void conv_destroy(nn_op *op)
     nn_prim_fini(&c->fwd);
     nn_prim_fini(&c->bwd_data);
     nn_prim_fini(&c->bwd_weights);
-    nn_prim_fini(&c->to_input);
+    moved *ms[4] = {&c->bd_ddst, &c->bd_dsrc, &c->bw_src, &c->bw_ddst};
+    for (int i = 0; i < 4; i++)
+        nn_prim_fini(&ms[i]->move);
 }
 
 static const nn_op_vt conv_vt = {"convolution", conv_finalize, conv_forward, conv_backward,
                                  conv_destroy};
+
+static bool is_reference(const nn_prim *p)
+{
+    const char *impl = "";
+    dnnl_primitive_desc_query(p->pd, dnnl_query_impl_info_str, 0, &impl);
+    return strncmp(impl, "ref", 3) == 0;
+}
+
+/* The shape of a convolution for descriptor initialisation. */
+typedef struct conv_shape {
+    dnnl_memory_desc_t src, sany, wany, bmd, dst, dany;
+    dnnl_dims_t strides, pad;
+} conv_shape;
+
+static igd_status make_bwd_data(nn_graph *g, conv_op *c, const conv_shape *s, bool any,
+                                core_err *err)
+{
+    dnnl_convolution_desc_t d;
+    CORE_TRY(nn_check(dnnl_convolution_backward_data_desc_init(
+                          &d, dnnl_convolution_direct, any ? &s->sany : &s->src, &s->wany,
+                          any ? &s->dany : &s->dst, s->strides, s->pad, s->pad),
+                      err, "convolution backward-data descriptor"));
+    return nn_prim_create(g, &c->bwd_data, &d, c->fwd.pd, "convolution backward data", err);
+}
+
+static igd_status make_bwd_weights(nn_graph *g, conv_op *c, const conv_shape *s, bool any,
+                                   core_err *err)
+{
+    dnnl_convolution_desc_t d;
+    CORE_TRY(nn_check(dnnl_convolution_backward_weights_desc_init(
+                          &d, dnnl_convolution_direct, any ? &s->sany : &s->src, &s->wany,
+                          c->bias ? &s->bmd : NULL, any ? &s->dany : &s->dst, s->strides,
+                          s->pad, s->pad),
+                      err, "convolution backward-weights descriptor"));
+    return nn_prim_create(g, &c->bwd_weights, &d, c->fwd.pd, "convolution backward weights",
+                          err);
+}
+
+static igd_status make_backward(nn_graph *g, conv_op *c, const conv_shape *s, size_t wp,
+                                size_t bp, const dnnl_memory_desc_t *wcanon, bool data,
+                                core_err *err)
+{
+    if (data) {
+        CORE_TRY(make_bwd_data(g, c, s, false, err));
+        if (is_reference(&c->bwd_data)) {
+            nn_prim_fini(&c->bwd_data);
+            g->reference_prims--;
+            CORE_TRY(make_bwd_data(g, c, s, true, err));
+        }
+        CORE_TRY(moved_init(g, &c->bd_ddst, nn_prim_md(&c->bwd_data, dnnl_query_diff_dst_md, 0),
+                            &s->dst, false, err));
+        CORE_TRY(moved_init(g, &c->bd_dsrc, nn_prim_md(&c->bwd_data, dnnl_query_diff_src_md, 0),
+                            &s->src, true, err));
+        CORE_TRY(nn_weight_create(g, wp, false, wcanon,
+                                  nn_prim_md(&c->bwd_data, dnnl_query_weights_md, 0), &c->w_bwd,
+                                  err));
+    }
+    CORE_TRY(make_bwd_weights(g, c, s, false, err));
+    if (is_reference(&c->bwd_weights)) {
+        nn_prim_fini(&c->bwd_weights);
+        g->reference_prims--;
+        CORE_TRY(make_bwd_weights(g, c, s, true, err));
+    }
+    CORE_TRY(moved_init(g, &c->bw_src, nn_prim_md(&c->bwd_weights, dnnl_query_src_md, 0),
+                        &s->src, false, err));
+    CORE_TRY(moved_init(g, &c->bw_ddst, nn_prim_md(&c->bwd_weights, dnnl_query_diff_dst_md, 0),
+                        &s->dst, false, err));
+    CORE_TRY(nn_weight_create(g, wp, true, wcanon,
+                              nn_prim_md(&c->bwd_weights, dnnl_query_diff_weights_md, 0), &c->dw,
+                              err));
+    if (c->bias)
+        CORE_TRY(nn_weight_create(g, bp, true, &s->bmd, &s->bmd, &c->db, err));
+    return IGD_OK;
+}
 
 int nn_conv(nn_graph *g, int x, int64_t cout, int k, bool bias, nn_init init)
 {
@@ -93,7 +219,7 @@ int nn_conv(nn_graph *g, int x, int64_t cout, int k, bool bias, nn_init init)
     const dnnl_memory_desc_t *in = nn_md(g, x);
     const int64_t n = in->dims[0], cin = in->dims[1], h = in->dims[2], w = in->dims[3];
     const int64_t wdims[4] = {cout, cin, k, k}, bdims[1] = {cout}, ddims[4] = {n, cout, h, w};
-    const dnnl_dims_t strides = {1, 1}, pad = {k / 2, k / 2};
+    const int64_t sdims[4] = {n, cin, h, w};
     size_t wp, bp = 0;
     igd_status st = nn_params_claim(g->params, &g->cursor, 4, wdims, 1, init, (int)(cin * k * k),
                                     (int)(cout * k * k), &wp, err);
@@ -102,18 +228,18 @@ int nn_conv(nn_graph *g, int x, int64_t cout, int k, bool bias, nn_init init)
     if (st != IGD_OK)
         return nn_op_fail(g, &c->base, st);
 
-    const int64_t sdims[4] = {n, cin, h, w};
-    dnnl_memory_desc_t wcanon, wany, bmd, dany, sany;
+    conv_shape s = {.strides = {1, 1}, .pad = {k / 2, k / 2}};
+    dnnl_memory_desc_t wcanon;
     nn_plain_md(&wcanon, 4, wdims);
-    nn_any_md(&wany, 4, wdims);
-    nn_plain_md(&bmd, 1, bdims);
-    nn_any_md(&dany, 4, ddims);
-    nn_any_md(&sany, 4, sdims);
+    nn_any_md(&s.wany, 4, wdims);
+    nn_plain_md(&s.bmd, 1, bdims);
+    nn_any_md(&s.dany, 4, ddims);
+    nn_any_md(&s.sany, 4, sdims);
     dnnl_prop_kind_t prop = g->mode == NN_TRAIN ? dnnl_forward_training : dnnl_forward_inference;
     dnnl_convolution_desc_t d;
-    st = nn_check(dnnl_convolution_forward_desc_init(&d, prop, dnnl_convolution_direct, &sany,
-                                                     &wany, bias ? &bmd : NULL, &dany, strides, pad,
-                                                     pad),
+    st = nn_check(dnnl_convolution_forward_desc_init(&d, prop, dnnl_convolution_direct, &s.sany,
+                                                     &s.wany, bias ? &s.bmd : NULL, &s.dany,
+                                                     s.strides, s.pad, s.pad),
                   err, "convolution descriptor");
     if (st == IGD_OK)
         st = nn_prim_create(g, &c->fwd, &d, NULL, "convolution", err);
@@ -123,53 +249,15 @@ int nn_conv(nn_graph *g, int x, int64_t cout, int k, bool bias, nn_init init)
     if (x < 0)
         return nn_op_fail(g, &c->base, g->status);
     c->base.in[0] = x;
-    const dnnl_memory_desc_t *src = nn_md(g, x);
-    const dnnl_memory_desc_t *dst = nn_prim_md(&c->fwd, dnnl_query_dst_md, 0);
+    s.src = *nn_md(g, x);
+    s.dst = *nn_prim_md(&c->fwd, dnnl_query_dst_md, 0);
     st = nn_weight_create(g, wp, false, &wcanon, nn_prim_md(&c->fwd, dnnl_query_weights_md, 0),
                           &c->w, err);
     if (st == IGD_OK && bias)
-        st = nn_weight_create(g, bp, false, &bmd, &bmd, &c->b, err);
-    if (st == IGD_OK && g->mode == NN_TRAIN) {
-        if (nn_tensor_at(g, x)->needs_diff) {
-            st = nn_check(dnnl_convolution_backward_data_desc_init(
-                              &d, dnnl_convolution_direct, &sany, &wany, dst, strides, pad, pad),
-                          err, "convolution backward-data descriptor");
-            if (st == IGD_OK)
-                st = nn_prim_create(g, &c->bwd_data, &d, c->fwd.pd, "convolution backward data",
-                                    err);
-            if (st == IGD_OK) {
-                c->dsrc_md = *nn_prim_md(&c->bwd_data, dnnl_query_diff_src_md, 0);
-                c->dsrc_reorder = !dnnl_memory_desc_equal(&c->dsrc_md, src);
-            }
-            if (st == IGD_OK && c->dsrc_reorder) {
-                dnnl_primitive_desc_t pd;
-                st = nn_check(dnnl_reorder_primitive_desc_create(&pd, &c->dsrc_md, g->ctx->engine,
-                                                                 src, g->ctx->engine, g->attr),
-                              err, "reorder descriptor");
-                if (st == IGD_OK)
-                    st = nn_prim_adopt(g, &c->to_input, pd, "input-gradient reorder", err);
-            }
-            if (st == IGD_OK)
-                st = nn_weight_create(g, wp, false, &wcanon,
-                                      nn_prim_md(&c->bwd_data, dnnl_query_weights_md, 0),
-                                      &c->w_bwd, err);
-        }
-        if (st == IGD_OK)
-            st = nn_check(dnnl_convolution_backward_weights_desc_init(
-                              &d, dnnl_convolution_direct, src, &wany, bias ? &bmd : NULL, dst,
-                              strides, pad, pad),
-                          err, "convolution backward-weights descriptor");
-        if (st == IGD_OK)
-            st = nn_prim_create(g, &c->bwd_weights, &d, c->fwd.pd,
-                                "convolution backward weights", err);
-        if (st == IGD_OK)
-            st = nn_weight_create(g, wp, true, &wcanon,
-                                  nn_prim_md(&c->bwd_weights, dnnl_query_diff_weights_md, 0),
-                                  &c->dw, err);
-        if (st == IGD_OK && bias)
-            st = nn_weight_create(g, bp, true, &bmd, &bmd, &c->db, err);
-    }
+        st = nn_weight_create(g, bp, false, &s.bmd, &s.bmd, &c->b, err);
+    if (st == IGD_OK && g->mode == NN_TRAIN)
+        st = make_backward(g, c, &s, wp, bp, &wcanon, nn_tensor_at(g, x)->needs_diff, err);
     if (st != IGD_OK)
         return nn_op_fail(g, &c->base, st);
-    return nn_op_commit(g, &c->base, dst);
+    return nn_op_commit(g, &c->base, &s.dst);
 }

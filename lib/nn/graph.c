@@ -199,6 +199,10 @@ int nn_dims(const nn_graph *g, int t, int64_t *dims)
 static igd_status prim_finish(nn_graph *g, nn_prim *p, const char *what, core_err *err)
 {
     p->what = what;
+    const char *impl = "";
+    if (dnnl_primitive_desc_query(p->pd, dnnl_query_impl_info_str, 0, &impl) == dnnl_success &&
+        strncmp(impl, "ref", 3) == 0)
+        g->reference_prims++;
     CORE_TRY(nn_check(dnnl_primitive_create(&p->prim, p->pd), err, what));
     const dnnl_memory_desc_t *smd = dnnl_primitive_desc_query_md(p->pd, dnnl_query_scratchpad_md, 0);
     size_t size = smd ? dnnl_memory_desc_get_size(smd) : 0;

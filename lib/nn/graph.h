@@ -108,6 +108,7 @@ struct nn_graph {
     void *scratch;
     uint64_t params_version;    /* version of the store the weight copies reflect */
     bool finalized;
+    size_t reference_prims;     /* primitives running oneDNN's slow reference code */
     igd_status status;          /* first error of the build, sticky */
     core_err err;
 };

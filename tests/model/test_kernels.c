@@ -1,0 +1,76 @@
+/* Performance guard: on AVX2 and AVX-512 machines, no primitive of the training or inference
+ * graphs of typical configurations falls back to oneDNN's slow reference code. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <oneapi/dnnl/dnnl.h>
+
+#include "model/model.h"
+#include "model/session.h"
+#include "modeltest.h"
+
+static size_t trainer_refs(const mdl_trainer *t)
+{
+    size_t n = 0;
+    const nn_graph *gs[4] = {t->enc, t->dec, t->dec_mix, t->critic};
+    for (int i = 0; i < 4; i++)
+        if (gs[i])
+            n += gs[i]->reference_prims;
+    return n;
+}
+
+START_TEST(no_reference_kernels)
+{
+    dnnl_cpu_isa_t isa = dnnl_get_effective_cpu_isa();
+    if (isa != dnnl_cpu_isa_avx2 && isa != dnnl_cpu_isa_avx512_core &&
+        isa != dnnl_cpu_isa_avx512_core_vnni && isa != dnnl_cpu_isa_avx512_core_bf16) {
+        printf("CPU ISA %d: not checked\n", (int)isa);
+        return;
+    }
+    static const int widths[] = {8, 16, 32}, channels[] = {1, 3};
+    for (int ci = 0; ci < 2; ci++)
+        for (int wi = 0; wi < 3; wi++) {
+            igd_options *o = mt_tiny_options(IGD_NET_GLOBAL | IGD_NET_LOCAL);
+            ck_assert_igd_ok(igd_options_set_int(o, IGD_OPT_CHANNELS, channels[ci]));
+            ck_assert_igd_ok(igd_options_set_int(o, IGD_OPT_BASE_WIDTH, widths[wi]));
+            ck_assert_igd_ok(igd_options_set_int(o, IGD_OPT_GLOBAL_SIZE, 32));
+            ck_assert_igd_ok(igd_options_set_int(o, IGD_OPT_PATCH_SIZE, 16));
+            ck_assert_igd_ok(igd_options_set_int(o, IGD_OPT_DEPTH, 3));
+            ck_assert_igd_ok(igd_options_set_int(o, IGD_OPT_HIDDEN_SIZE, 64));
+            igd_model *m;
+            ck_assert_igd_ok(igd_model_create(o, &m));
+            igd_options_free(o);
+            unsigned char *img = mt_images(8, 32, 32, 3, 2);
+            for (int id = 1; id <= 2; id++) {
+                ck_assert_igd_ok(igd_model_estep_begin(m, (igd_net)id));
+                ck_assert_igd_ok(
+                    igd_model_estep_add(m, (igd_net)id, img, IGD_PIXEL_U8, 8, 32, 32, 3, 0, 0));
+                ck_assert_igd_ok(igd_model_estep_finish(m, (igd_net)id));
+                ck_assert_igd_ok(igd_model_train_step(m, (igd_net)id, img, IGD_PIXEL_U8, 8, 32,
+                                                      32, 3, 0, 0, NULL, 0));
+            }
+            igd_session *s;
+            ck_assert_igd_ok(igd_session_create(m, &s));
+            for (int id = 0; id < MDL_NETS; id++) {
+                size_t refs = trainer_refs(m->net[id].trainer) +
+                              s->inf[id]->enc->reference_prims + s->inf[id]->dec->reference_prims;
+                ck_assert_msg(refs == 0,
+                              "%zu reference kernels: channels %d, width %d, %s model", refs,
+                              channels[ci], widths[wi], id == MDL_GLOBAL ? "global" : "local");
+            }
+            igd_session_free(s);
+            igd_model_free(m);
+            free(img);
+        }
+}
+END_TEST
+
+Suite *make_kernels_suite(void)
+{
+    Suite *s = suite_create("kernels");
+    TCase *t = tcase_create("kernels");
+    tcase_set_timeout(t, 600);
+    tcase_add_test(t, no_reference_kernels);
+    suite_add_tcase(s, t);
+    return s;
+}
