@@ -228,7 +228,7 @@ static igd_status calibrate(fit_run *r, core_err *err)
 {
     igd_model *m = r->m;
     /* Held-out normal images, or (without any) the training images themselves. */
-    size_t from = r->held > 0 ? 0 : r->held, to = r->held > 0 ? r->held : r->n;
+    size_t from = 0, to = r->held > 0 ? r->held : r->n;
     double *scores = core_malloc_array(to - from, sizeof(double));
     if (!scores)
         return core_fail(err, IGD_ERR_OUT_OF_MEMORY, "allocating calibration scores");
