@@ -22,6 +22,9 @@ igd_options *mt_tiny_options(int nets)
     ck_assert_igd_ok(igd_options_set_int(o, IGD_OPT_MSSSIM_SCALES, 2));
     ck_assert_igd_ok(igd_options_set_real(o, IGD_OPT_LEARNING_RATE, 1e-3));
     ck_assert_igd_ok(igd_options_set_real(o, IGD_OPT_CRITIC_LEARNING_RATE, 1e-3));
+    /* Tiny networks gain nothing from more threads, and one thread keeps the tests quick on a
+     * busy machine (the fit test sets 2 to cover multi-threaded determinism). */
+    ck_assert_igd_ok(igd_options_set_int(o, IGD_OPT_THREADS, 1));
     return o;
 }
 

@@ -119,7 +119,7 @@ Suite *make_fashion_suite(void)
 {
     Suite *s = suite_create("fashion");
     TCase *t = tcase_create("fashion");
-    tcase_set_timeout(t, 900);
+    tcase_set_timeout(t, 1700);
     tcase_add_test(t, training_steps_lower_the_loss);
     tcase_add_test(t, one_class_auroc_clearly_above_chance);
     suite_add_tcase(s, t);

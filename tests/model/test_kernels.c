@@ -69,7 +69,7 @@ Suite *make_kernels_suite(void)
 {
     Suite *s = suite_create("kernels");
     TCase *t = tcase_create("kernels");
-    tcase_set_timeout(t, 600);
+    tcase_set_timeout(t, 1500);
     tcase_add_test(t, no_reference_kernels);
     suite_add_tcase(s, t);
     return s;

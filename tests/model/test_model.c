@@ -647,7 +647,7 @@ Suite *make_model_suite(void)
 {
     Suite *s = suite_create("model");
     TCase *t = tcase_create("model");
-    tcase_set_timeout(t, 300);
+    tcase_set_timeout(t, 1500);
     tcase_add_test(t, create_and_configuration_errors);
     tcase_add_test(t, normalization_api);
     tcase_add_test(t, estep_matches_direct_computation);

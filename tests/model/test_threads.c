@@ -147,7 +147,7 @@ Suite *make_threads_suite(void)
 {
     Suite *s = suite_create("threads");
     TCase *t = tcase_create("threads");
-    tcase_set_timeout(t, 600);
+    tcase_set_timeout(t, 1500);
     tcase_add_test(t, parallel_sessions_match_serial_results);
     tcase_add_test(t, detection_during_training_sees_whole_steps);
     suite_add_tcase(s, t);
