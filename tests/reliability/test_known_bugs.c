@@ -79,6 +79,31 @@ START_TEST(test_training_not_starved_by_detection)
 }
 END_TEST
 
+/* BUG (lib/model/modelfile.c, read_options): an option key that appears twice in OPTS is
+ * accepted (the last value wins), so such a file loads, and saves back to different bytes.
+ * Found by fuzz-model (tests/fuzz/corpus/model/regress-stall-duplicate-options has base_width and
+ * depth twice). Each key should appear at most once: IGD_ERR_CORRUPT otherwise. */
+START_TEST(test_duplicate_option_rejected)
+{
+    igd_model *m = rel_tiny_model(NULL, 0);
+    size_t n;
+    unsigned char *f = rel_save(m, 0, &n);
+    igd_model_free(m);
+    size_t s = rel_find_section(f, n, "OPTS");
+    ck_assert_uint_gt(s, 0);
+    /* The first two entries are both integers (channels, nets): make the second a copy of the
+     * first, key, type and value. */
+    ck_assert_uint_eq(rel_get_u32(f + s + 20 + 4), rel_get_u32(f + s + 36 + 4));
+    memcpy(f + s + 36, f + s + 20, 16);
+    rel_fix_trailer(f, n);
+    igd_model *out = NULL;
+    igd_status st = igd_model_load_memory(f, n, NULL, &out);
+    igd_model_free(out);
+    free(f);
+    ck_assert_msg(st == IGD_ERR_CORRUPT, "a duplicate option: %s", igd_status_string(st));
+}
+END_TEST
+
 Suite *make_known_bugs_suite(void)
 {
     Suite *s = suite_create("known_bugs");
@@ -86,6 +111,10 @@ Suite *make_known_bugs_suite(void)
     /* The slow cases are cut short: a timeout is a failure too. */
     tcase_set_timeout(tc, 5);
     tcase_add_loop_test(tc, test_huge_architecture_rejected_fast, 0, 2);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("duplicate_option");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_duplicate_option_rejected);
     suite_add_tcase(s, tc);
     tc = tcase_create("writer_starvation");
     tcase_set_timeout(tc, 300);
