@@ -444,7 +444,8 @@ def mode_idx(tmp):
 
     # Both networks (global and local patches).
     both = os.path.join(tmp, "both.model")
-    run([TRAIN, "--idx", tr_img, "--labels", tr_lab, "--class", "1", "-o", both, "-q",
+    run([TRAIN, "--idx", tr_img, "--labels", tr_lab, "--class", "1", "--subsample", "0.4",
+         "-o", both, "-q",
          "--set", "nets=3", "--set", "image_size=16", "--set", "patch_size=8",
          "--set", "patch_stride=8"] + SMALL, 0)
     if os.path.exists(both):
