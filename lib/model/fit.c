@@ -201,25 +201,29 @@ static igd_status train_net(fit_run *r, int id, double seconds, core_err *err)
     return st;
 }
 
-/* Scores images order[from .. to) with a temporary session into scores. */
+/* Scores images order[from .. to) with a temporary session into scores, in batches. */
 static igd_status score_samples(fit_run *r, size_t from, size_t to, double *scores,
                                 core_err *err)
 {
     igd_model *m = r->m;
     igd_session *s;
     CORE_TRY(mdl_session_create(m, &s, err));
-    double parts[IGD_PART_COUNT];
-    igd_status st = IGD_OK;
-    for (size_t i = from; i < to && st == IGD_OK; i++) {
-        st = load_views(r, &r->order[i], 1, err);
+    double *parts = core_malloc_array(r->cap, sizeof(double) * IGD_PART_COUNT);
+    igd_status st = parts ? IGD_OK
+                          : core_fail(err, IGD_ERR_OUT_OF_MEMORY, "allocating score parts");
+    for (size_t i = from; i < to && st == IGD_OK;) {
+        size_t k = to - i < r->cap ? to - i : r->cap;
+        st = load_views(r, &r->order[i], k, err);
         if (st != IGD_OK)
             break;
-        st = mdl_session_detect(s, r->views, 1, &scores[i - from], parts, err);
-        release_views(r, 1);
-        progress(m, IGD_STAGE_CALIBRATE, i - from + 1, to - from, NULL);
+        st = mdl_session_detect(s, r->views, k, &scores[i - from], parts, err);
+        release_views(r, k);
+        i += k;
+        progress(m, IGD_STAGE_CALIBRATE, i - from, to - from, NULL);
         if (st == IGD_OK)
             st = check_abort(m, err);
     }
+    core_free(parts);
     mdl_session_free(s);
     return st;
 }

@@ -6,12 +6,13 @@
 #include "core/checked.h"
 #include "io/resample.h"
 
-enum { GLOBAL_BATCH = 16, LOCAL_BATCH = 64 };
+enum { GLOBAL_BATCH = 16, LOCAL_BATCH = 64, FEW = 4 };
 
 void mdl_session_free(igd_session *s)
 {
     if (!s)
         return;
+    mdl_infer_free(s->single);
     for (int i = 0; i < MDL_NETS; i++) {
         mdl_infer_free(s->inf[i]);
         core_free_aligned(s->maps[i]);
@@ -51,6 +52,8 @@ igd_status mdl_session_create(igd_model *m, igd_session **out, core_err *err)
         if (st == IGD_OK && !(s->maps[i] = alloc_floats((size_t)batch, (size_t)side, (size_t)side)))
             st = core_fail(err, IGD_ERR_OUT_OF_MEMORY, "allocating session maps");
     }
+    if (st == IGD_OK && mdl_has(m, MDL_GLOBAL))
+        st = mdl_infer_create(m, MDL_GLOBAL, &s->ctx, 1, &s->single, err);
     if (st == IGD_OK && mdl_has(m, MDL_LOCAL)) {
         size_t side = (size_t)m->cfg.image_size;
         s->image = alloc_floats((size_t)m->cfg.channels, side, side);
@@ -75,6 +78,27 @@ double mdl_normalized_score(const igd_model *m, double score)
     if (score <= t)
         return score < 0 ? 0 : 0.5 * score / t;
     return 1.0 - 0.5 * t / score;
+}
+
+/* Calls fn(s, inf, first image, count) for consecutive chunks of the images through the global
+ * model, after preprocessing them into inf's inputs: full batches while many images remain, the
+ * batch-1 graph for the last few (a padded batch would cost as much as a full one). */
+typedef igd_status (*global_fn)(igd_session *s, mdl_infer *inf, size_t first, int k, void *user,
+                                core_err *err);
+
+static igd_status for_globals(igd_session *s, const io_view *views, size_t n, global_fn fn,
+                              void *user, core_err *err)
+{
+    for (size_t first = 0; first < n;) {
+        mdl_infer *inf = n - first < FEW ? s->single : s->inf[MDL_GLOBAL];
+        const size_t per = (size_t)inf->channels * inf->side * inf->side;
+        int k = n - first < (size_t)inf->batch ? (int)(n - first) : inf->batch;
+        for (int i = 0; i < k; i++)
+            mdl_pre_global(s->model, &views[first + i], inf->pix + per * i);
+        CORE_TRY(fn(s, inf, first, k, user, err));
+        first += (size_t)k;
+    }
+    return IGD_OK;
 }
 
 /* Calls fn(s, image index, first patch index, samples) for every full or final batch of patches
@@ -133,6 +157,22 @@ static igd_status score_patches(igd_session *s, size_t image, int first, int n, 
     return IGD_OK;
 }
 
+static igd_status score_globals(igd_session *s, mdl_infer *inf, size_t first, int k, void *user,
+                                core_err *err)
+{
+    igd_model *m = s->model;
+    detect_state *ds = user;
+    CORE_TRY(mdl_infer_run(m, inf, k, true, err));
+    mdl_infer_terms(m, &m->net[MDL_GLOBAL], inf, k, ds->rec, ds->cls);
+    for (int i = 0; i < k; i++) {
+        double *p = ds->parts + (first + i) * IGD_PART_COUNT;
+        p[IGD_PART_GLOBAL_REC] = ds->rec[i];
+        p[IGD_PART_GLOBAL_CLASSIFIER] = ds->cls[i];
+        p[IGD_PART_GLOBAL] = m->cfg.score_rec * ds->rec[i] + m->cfg.score_cls * ds->cls[i];
+    }
+    return IGD_OK;
+}
+
 igd_status mdl_session_detect(igd_session *s, const io_view *views, size_t n, double *scores,
                               double *parts, core_err *err)
 {
@@ -140,23 +180,8 @@ igd_status mdl_session_detect(igd_session *s, const io_view *views, size_t n, do
     detect_state ds;
     ds.parts = parts;
     memset(parts, 0, sizeof(double) * n * IGD_PART_COUNT);
-    if (mdl_has(m, MDL_GLOBAL)) {
-        mdl_infer *inf = s->inf[MDL_GLOBAL];
-        const size_t per = (size_t)inf->channels * inf->side * inf->side;
-        for (size_t first = 0; first < n; first += (size_t)inf->batch) {
-            int k = n - first < (size_t)inf->batch ? (int)(n - first) : inf->batch;
-            for (int i = 0; i < k; i++)
-                mdl_pre_global(m, &views[first + i], inf->pix + per * i);
-            CORE_TRY(mdl_infer_run(m, inf, k, true, err));
-            mdl_infer_terms(m, &m->net[MDL_GLOBAL], inf, k, ds.rec, ds.cls);
-            for (int i = 0; i < k; i++) {
-                double *p = parts + (first + i) * IGD_PART_COUNT;
-                p[IGD_PART_GLOBAL_REC] = ds.rec[i];
-                p[IGD_PART_GLOBAL_CLASSIFIER] = ds.cls[i];
-                p[IGD_PART_GLOBAL] = m->cfg.score_rec * ds.rec[i] + m->cfg.score_cls * ds.cls[i];
-            }
-        }
-    }
+    if (mdl_has(m, MDL_GLOBAL))
+        CORE_TRY(for_globals(s, views, n, score_globals, &ds, err));
     if (mdl_has(m, MDL_LOCAL))
         for (size_t i = 0; i < n; i++)
             CORE_TRY(for_patches(s, &views[i], i, score_patches, &ds, err));
@@ -227,6 +252,31 @@ static igd_status local_map(igd_session *s, const io_view *v, float *out, core_e
     return IGD_OK;
 }
 
+typedef struct global_maps {
+    float *maps;
+    size_t width, height;
+    float weight;
+} global_maps;
+
+/* The global model's maps, resized to the images' size and weighted, into the output maps. */
+static igd_status draw_globals(igd_session *s, mdl_infer *inf, size_t first, int k, void *user,
+                               core_err *err)
+{
+    global_maps *gm = user;
+    const size_t sq = (size_t)inf->side * inf->side, plane = gm->width * gm->height;
+    CORE_TRY(mdl_infer_run(s->model, inf, k, true, err));
+    mdl_infer_maps(s->model, inf, k, s->maps[MDL_GLOBAL]);
+    for (int i = 0; i < k; i++) {
+        float *out = gm->maps + plane * (first + i);
+        io_plane_resize(s->maps[MDL_GLOBAL] + sq * i, (size_t)inf->side, (size_t)inf->side, out,
+                        gm->width, gm->height);
+        if (gm->weight != 1.0f)
+            for (size_t q = 0; q < plane; q++)
+                out[q] *= gm->weight;
+    }
+    return IGD_OK;
+}
+
 igd_status mdl_session_heatmap(igd_session *s, const io_view *views, size_t n, float *maps,
                                core_err *err)
 {
@@ -244,24 +294,8 @@ igd_status mdl_session_heatmap(igd_session *s, const io_view *views, size_t n, f
                              "heatmaps need the decoder, which this model does not train "
                              "(lambda2 = 0)");
     if (mdl_has(m, MDL_GLOBAL)) {
-        mdl_infer *inf = s->inf[MDL_GLOBAL];
-        const size_t per = (size_t)inf->channels * inf->side * inf->side;
-        const size_t sq = (size_t)inf->side * inf->side;
-        for (size_t first = 0; first < n; first += (size_t)inf->batch) {
-            int k = n - first < (size_t)inf->batch ? (int)(n - first) : inf->batch;
-            for (int i = 0; i < k; i++)
-                mdl_pre_global(m, &views[first + i], inf->pix + per * i);
-            CORE_TRY(mdl_infer_run(m, inf, k, true, err));
-            mdl_infer_maps(m, inf, k, s->maps[MDL_GLOBAL]);
-            for (int i = 0; i < k; i++) {
-                float *out = maps + plane * (first + i);
-                io_plane_resize(s->maps[MDL_GLOBAL] + sq * i, (size_t)inf->side,
-                                (size_t)inf->side, out, views[0].width, views[0].height);
-                if (wg != 1.0f)
-                    for (size_t q = 0; q < plane; q++)
-                        out[q] *= wg;
-            }
-        }
+        global_maps gm = {maps, views[0].width, views[0].height, wg};
+        CORE_TRY(for_globals(s, views, n, draw_globals, &gm, err));
     }
     for (size_t i = 0; i < n; i++) {
         float *out = maps + plane * i;
@@ -297,6 +331,18 @@ static igd_status encode_patches(igd_session *s, size_t image, int first, int n,
     return IGD_OK;
 }
 
+static igd_status encode_globals(igd_session *s, mdl_infer *inf, size_t first, int k,
+                                 void *user, core_err *err)
+{
+    (void)first;
+    encode_state *es = user;
+    CORE_TRY(mdl_infer_run(s->model, inf, k, false, err));
+    const size_t L = (size_t)s->model->net[MDL_GLOBAL].arch.latent;
+    memcpy(es->latents + es->written * L, nn_data(inf->enc, inf->z), sizeof(float) * k * L);
+    es->written += (size_t)k;
+    return IGD_OK;
+}
+
 igd_status mdl_session_encode(igd_session *s, int id, const io_view *views, size_t n,
                               float *latents, size_t capacity, core_err *err)
 {
@@ -312,20 +358,10 @@ igd_status mdl_session_encode(igd_session *s, int id, const io_view *views, size
     if (!core_mul4_size(n, per_image, L, 1, &need) || capacity < need)
         return core_fail(err, IGD_ERR_INVALID_ARGUMENT,
                          "the latent buffer holds %zu floats; %zu are needed", capacity, need);
-    mdl_infer *inf = s->inf[id];
-    if (id == MDL_LOCAL) {
-        encode_state es = {latents, 0};
-        for (size_t i = 0; i < n; i++)
-            CORE_TRY(for_patches(s, &views[i], i, encode_patches, &es, err));
-        return IGD_OK;
-    }
-    const size_t per = (size_t)inf->channels * inf->side * inf->side;
-    for (size_t first = 0; first < n; first += (size_t)inf->batch) {
-        int k = n - first < (size_t)inf->batch ? (int)(n - first) : inf->batch;
-        for (int i = 0; i < k; i++)
-            mdl_pre_global(m, &views[first + i], inf->pix + per * i);
-        CORE_TRY(mdl_infer_run(m, inf, k, false, err));
-        memcpy(latents + first * L, nn_data(inf->enc, inf->z), sizeof(float) * (size_t)k * L);
-    }
+    encode_state es = {latents, 0};
+    if (id == MDL_GLOBAL)
+        return for_globals(s, views, n, encode_globals, &es, err);
+    for (size_t i = 0; i < n; i++)
+        CORE_TRY(for_patches(s, &views[i], i, encode_patches, &es, err));
     return IGD_OK;
 }
