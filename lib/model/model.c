@@ -135,9 +135,31 @@ igd_status mdl_create_limited(const igd_options *opts, size_t max_param_bytes, i
         core_free(m);
         return st;
     }
-    if (pthread_rwlock_init(&m->lock, NULL) != 0) {
+    /* Writers first: a mutating call (a training step) must not starve behind a stream of
+     * detections. */
+    pthread_rwlockattr_t attr;
+    int lock_failed = pthread_rwlockattr_init(&attr);
+    if (!lock_failed) {
+        pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+        lock_failed = pthread_rwlock_init(&m->lock, &attr);
+        pthread_rwlockattr_destroy(&attr);
+    }
+    if (lock_failed) {
         core_free(m);
         return core_fail(err, IGD_ERR_OUT_OF_MEMORY, "creating the model's lock");
+    }
+    /* A file's bytes must hold the parameters its options describe: checked before anything of
+     * that size is built. */
+    double floats = 0;
+    for (int i = 0; i < MDL_NETS; i++)
+        if (mdl_has(m, i))
+            floats += mdl_param_count(&m->cfg.arch[i]);
+    if (floats * sizeof(float) > (double)max_param_bytes) {
+        pthread_rwlock_destroy(&m->lock);
+        core_free(m);
+        return core_fail(err, IGD_ERR_CORRUPT,
+                         "the architecture needs %.0f bytes of parameters; the data holds %zu",
+                         floats * sizeof(float), max_param_bytes);
     }
     for (int c = 0; c < MDL_MAX_CHANNELS; c++) {
         m->mean[c] = opt_real(&m->opts, IGD_OPT_NORM_MEAN);

@@ -348,6 +348,7 @@ static void read_net(rd *r, igd_model *m, int id, bool moments)
 static void read_options(rd *r, igd_options *opts)
 {
     opt_defaults(opts);
+    bool seen[OPT_COUNT] = {false};
     uint32_t count = get_u32(r, "the options");
     if (r->st == IGD_OK && count > 4096)
         bad(r, "%s: implausibly many", "the options");
@@ -366,6 +367,11 @@ static void read_options(rd *r, igd_options *opts)
             bad(r, "%s: an option's type is wrong", "the options");
             break;
         }
+        if (seen[opt_index(d->key)]) {
+            bad(r, "%s: an option appears twice", "the options");
+            break;
+        }
+        seen[opt_index(d->key)] = true;
         double v;
         memcpy(&v, &raw, 8);
         igd_status st = d->type == IGD_TYPE_INT ? opt_set_int(opts, d->key, (int64_t)raw, r->err)

@@ -115,3 +115,38 @@ double mdl_critic_macs(const mdl_arch *a)
 {
     return trunk_macs(a) + flat_size(a);
 }
+
+/* ---- parameter counts (the same layers the builders above claim) ---- */
+
+static double conv_params(double cin, double cout, double k)
+{
+    return cout * cin * k * k + cout;
+}
+
+static double trunk_params(const mdl_arch *a, bool layer_norm)
+{
+    double w = a->width, side = a->size;
+    double p = conv_params(a->channels, w, 3);
+    for (int i = 0; i < a->depth; i++, w *= 2, side /= 2) {
+        double norm = layer_norm ? 2 * w * side * side : 4 * w;
+        p += 2 * norm + conv_params(w, w, 3) + conv_params(w, 2 * w, 3) +
+             conv_params(w, 2 * w, 1);
+    }
+    return p;
+}
+
+double mdl_param_count(const mdl_arch *a)
+{
+    double flat = flat_size(a);
+    double enc = trunk_params(a, false) +
+                 (a->hidden > 0 ? flat * a->hidden + a->hidden + (double)a->hidden * a->latent
+                                : flat * a->latent) +
+                 a->latent;
+    double dec = (double)a->latent * flat + flat, w = (double)((int64_t)a->width << a->depth);
+    for (int i = 0; i < a->depth; i++, w /= 2)
+        dec += 4 * w + conv_params(w, w / 2, 3) + 4 * (w / 2) + conv_params(w / 2, w / 2, 3) +
+               conv_params(w, w / 2, 1);
+    dec += 4 * (double)a->width + conv_params(a->width, a->channels, 3);
+    double critic = trunk_params(a, true) + flat + 1;
+    return enc + dec + critic;
+}

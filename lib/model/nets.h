@@ -29,5 +29,8 @@ int mdl_critic(nn_graph *g, int x, const mdl_arch *a);
 double mdl_encoder_macs(const mdl_arch *a);
 double mdl_decoder_macs(const mdl_arch *a);
 double mdl_critic_macs(const mdl_arch *a);
+/* Parameter values (weights, biases, normalisation statistics) of encoder, decoder and critic
+ * together, computed from the architecture alone (as a double: it may be astronomical). */
+double mdl_param_count(const mdl_arch *a);
 
 #endif

@@ -65,12 +65,39 @@ START_TEST(no_reference_kernels)
 }
 END_TEST
 
+/* The parameter count computed from an architecture alone (what a model file's size is checked
+ * against before anything is built) is exactly what the networks define. */
+START_TEST(parameter_count_matches_the_networks)
+{
+    static const int cfg[][7] = {{1, 32, 16, 3, 128, 512, 0}, {3, 64, 8, 3, 32, 0, 0},
+                                 {1, 16, 4, 2, 8, 0, 1},      {3, 28, 6, 2, 16, 64, 0},
+                                 {1, 32, 32, 4, 128, 256, 0}};
+    for (size_t i = 0; i < sizeof cfg / sizeof cfg[0]; i++) {
+        igd_options *o;
+        ck_assert_igd_ok(igd_options_create(&o));
+        const igd_option keys[6] = {IGD_OPT_CHANNELS,   IGD_OPT_GLOBAL_SIZE, IGD_OPT_BASE_WIDTH,
+                                    IGD_OPT_DEPTH,      IGD_OPT_LATENT_SIZE, IGD_OPT_HIDDEN_SIZE};
+        for (int k = 0; k < 6; k++)
+            ck_assert_igd_ok(igd_options_set_int(o, keys[k], cfg[i][k]));
+        ck_assert_igd_ok(igd_options_set_int(o, IGD_OPT_BN_MODE, cfg[i][6]));
+        ck_assert_igd_ok(igd_options_set_int(o, IGD_OPT_MSSSIM_SCALES, 1));
+        igd_model *m;
+        ck_assert_igd_ok(igd_model_create(o, &m));
+        ck_assert_double_eq(mdl_param_count(&m->cfg.arch[MDL_GLOBAL]) * sizeof(float),
+                            (double)mdl_param_bytes(m));
+        igd_model_free(m);
+        igd_options_free(o);
+    }
+}
+END_TEST
+
 Suite *make_kernels_suite(void)
 {
     Suite *s = suite_create("kernels");
     TCase *t = tcase_create("kernels");
     tcase_set_timeout(t, 1500);
     tcase_add_test(t, no_reference_kernels);
+    tcase_add_test(t, parameter_count_matches_the_networks);
     suite_add_tcase(s, t);
     return s;
 }

@@ -1,8 +1,5 @@
-/* KNOWN BUGS in files this suite's authors do not own (lib/model, lib/api/model_api.c,
- * lib/api/session_api.c): each test here states the correct behaviour and FAILS today. The
- * suite is registered with should_fail (tests/reliability/meson.build), so the test run passes
- * while at least one of them fails; when a fix makes them all pass, that meson test fails:
- * then move the fixed tests into their proper suite and drop this note. */
+/* Bugs of the model code found by this work, written as failing tests before they were fixed
+ * (docs/reliability.md, findings 5-7); each test states the correct behaviour. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -31,7 +28,7 @@ static void set_option(unsigned char *f, size_t size, uint32_t key, uint64_t v)
     ck_abort_msg("option %u not in the file", key);
 }
 
-/* BUG (lib/model/model.c, mdl_create_limited, lines 147-154): loading a model file whose options
+/* Fixed (lib/model/model.c, mdl_create_limited): loading a model file whose options
  * describe a huge architecture defines every network (oneDNN primitive descriptors) before the
  * parameter bytes are compared with the file's size. A 76 KB file with global_size=1024
  * base_width=512 depth=6 latent_size=4096 hidden_size=65536 takes about 140 s and then returns
@@ -63,7 +60,7 @@ START_TEST(test_huge_architecture_rejected_fast)
 }
 END_TEST
 
-/* BUG (lib/model/model.c:138, mdl_create_limited: pthread_rwlock_init(&m->lock, NULL)): glibc's
+/* Fixed (lib/model/model.c, the model's lock was made with default attributes): glibc's
  * default read/write lock prefers readers, so a mutating call (train step, save, ...) waits as
  * long as any detection holds the read lock. With three sessions detecting back to back on two
  * cores, 12 tiny training steps had done only 10 after 20000 detections each (a minute).
@@ -79,7 +76,7 @@ START_TEST(test_training_not_starved_by_detection)
 }
 END_TEST
 
-/* BUG (lib/model/modelfile.c, read_options): an option key that appears twice in OPTS is
+/* Fixed (lib/model/modelfile.c, read_options): an option key that appears twice in OPTS is
  * accepted (the last value wins), so such a file loads, and saves back to different bytes.
  * Found by fuzz-model (tests/fuzz/corpus/model/regress-stall-duplicate-options has base_width and
  * depth twice). Each key should appear at most once: IGD_ERR_CORRUPT otherwise. */
