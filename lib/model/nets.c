@@ -55,7 +55,7 @@ int mdl_decoder(nn_graph *g, int z, const mdl_arch *a)
     int64_t w = (int64_t)a->width << a->depth;
     int64_t side = a->size >> a->depth;
     int x = nn_linear(g, z, w * side * side, true, NN_INIT_XAVIER_UNIFORM);
-    x = nn_reshape(g, x, w, side, side);
+    x = nn_blocked(g, nn_reshape(g, x, w, side, side));
     for (int i = 0; i < a->depth; i++, w /= 2)
         x = up_block(g, x, w / 2, a);
     x = nn_bn(g, x, true, a->frozen_bn);

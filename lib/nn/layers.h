@@ -35,6 +35,9 @@ int nn_reshape(nn_graph *g, int x, int64_t c, int64_t h, int64_t w);
 int nn_plain(nn_graph *g, int x);
 /* x in layout md (same dims): x itself when it has it, else a reorder. */
 int nn_reorder(nn_graph *g, int x, const dnnl_memory_desc_t *md);
+/* x in the layout convolutions prefer for its dims (blocked on AVX2 and AVX-512), so that the
+ * normalisations, activations and resamplings that follow run their optimised kernels. */
+int nn_blocked(nn_graph *g, int x);
 
 /* ---- for the op files ---- */
 void *nn_op_new(nn_graph *g, size_t size, const nn_op_vt *vt);

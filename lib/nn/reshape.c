@@ -83,6 +83,32 @@ int nn_plain(nn_graph *g, int x)
     return nn_reorder(g, x, &plain);
 }
 
+int nn_blocked(nn_graph *g, int x)
+{
+    if (x < 0 || !nn_graph_ok(g))
+        return -1;
+    const dnnl_memory_desc_t *src = nn_md(g, x);
+    if (src->ndims != 4)
+        return x;
+    /* Ask a 3 x 3 convolution over x's channels which input layout it prefers. */
+    const int64_t c = src->dims[1];
+    const int64_t sdims[4] = {src->dims[0], c, src->dims[2], src->dims[3]}, wdims[4] = {c, c, 3, 3};
+    const dnnl_dims_t strides = {1, 1}, pad = {1, 1};
+    dnnl_memory_desc_t sany, wany;
+    nn_any_md(&sany, 4, sdims);
+    nn_any_md(&wany, 4, wdims);
+    dnnl_convolution_desc_t d;
+    dnnl_primitive_desc_t pd;
+    if (dnnl_convolution_forward_desc_init(&d, dnnl_forward_training, dnnl_convolution_direct,
+                                           &sany, &wany, NULL, &sany, strides, pad,
+                                           pad) != dnnl_success ||
+        dnnl_primitive_desc_create(&pd, &d, NULL, g->ctx->engine, NULL) != dnnl_success)
+        return x; /* no preference to follow: stay as is */
+    dnnl_memory_desc_t want = *dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0);
+    dnnl_primitive_desc_destroy(pd);
+    return nn_reorder(g, x, &want);
+}
+
 static igd_status view_pass(nn_op *op, nn_graph *g, core_err *err)
 {
     (void)op;
