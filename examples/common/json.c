@@ -35,7 +35,7 @@ void json_string(FILE *f, const char *s)
 void json_number(FILE *f, double v)
 {
     if (isfinite(v))
-        fprintf(f, "%.10g", v);
+        fprintf(f, "%.17g", v); /* round-trips exactly */
     else
         fputs("null", f);
 }

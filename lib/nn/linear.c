@@ -1,5 +1,10 @@
 /* Fully connected layer (oneDNN inner product). A 4-D input is used in whatever layout it has;
- * the weights' canonical layout (out x c x h x w) matches flattening in c, h, w order. */
+ * the weights' canonical layout (out x c x h x w) matches flattening in c, h, w order.
+ *
+ * In inference graphs the layer runs one sample at a time through a batch-1 primitive: oneDNN's
+ * inner products sum in an order that depends on the batch size, and a sample's output must not
+ * depend on which other samples share its batch (the convolutions already do not), so that a
+ * score is the same bits whether an image is scored alone or among others. */
 #include "nn/layers.h"
 
 typedef struct linear_op {
@@ -7,7 +12,24 @@ typedef struct linear_op {
     nn_prim fwd, bwd_data, bwd_weights;
     nn_weight *w, *w_bwd, *dw, *b, *db;
     bool bias;
+    bool per_sample;                   /* inference: one sample per execution */
+    dnnl_memory_desc_t src1, dst1;     /* one sample's input and output */
+    dnnl_memory_t src1_mem, dst1_mem;  /* views moved from sample to sample */
+    size_t src_step, dst_step;         /* bytes between samples */
 } linear_op;
+
+static igd_status linear_finalize(nn_op *op, nn_graph *g, core_err *err)
+{
+    linear_op *l = (linear_op *)op;
+    if (!l->per_sample)
+        return IGD_OK;
+    CORE_TRY(nn_check(dnnl_memory_create(&l->src1_mem, &l->src1, g->ctx->engine,
+                                         nn_tensor_at(g, op->in[0])->data),
+                      err, "memory view"));
+    return nn_check(dnnl_memory_create(&l->dst1_mem, &l->dst1, g->ctx->engine,
+                                       nn_tensor_at(g, op->out)->data),
+                    err, "memory view");
+}
 
 static igd_status linear_forward(nn_op *op, nn_graph *g, core_err *err)
 {
@@ -18,7 +40,20 @@ static igd_status linear_forward(nn_op *op, nn_graph *g, core_err *err)
     int n = 3;
     if (l->bias)
         args[n++] = (dnnl_exec_arg_t){DNNL_ARG_BIAS, l->b->mem};
-    return nn_prim_exec(g, &l->fwd, n, args, err);
+    if (!l->per_sample)
+        return nn_prim_exec(g, &l->fwd, n, args, err);
+    unsigned char *src = (unsigned char *)nn_tensor_at(g, op->in[0])->data;
+    unsigned char *dst = (unsigned char *)nn_tensor_at(g, op->out)->data;
+    args[0].memory = l->src1_mem;
+    args[2].memory = l->dst1_mem;
+    for (int64_t i = 0; i < g->batch; i++) {
+        CORE_TRY(nn_check(dnnl_memory_set_data_handle(l->src1_mem, src + (size_t)i * l->src_step),
+                          err, "memory handle"));
+        CORE_TRY(nn_check(dnnl_memory_set_data_handle(l->dst1_mem, dst + (size_t)i * l->dst_step),
+                          err, "memory handle"));
+        CORE_TRY(nn_prim_exec(g, &l->fwd, n, args, err));
+    }
+    return IGD_OK;
 }
 
 static igd_status linear_backward(nn_op *op, nn_graph *g, bool params, core_err *err)
@@ -52,9 +87,13 @@ static void linear_destroy(nn_op *op)
     nn_prim_fini(&l->fwd);
     nn_prim_fini(&l->bwd_data);
     nn_prim_fini(&l->bwd_weights);
+    if (l->src1_mem)
+        dnnl_memory_destroy(l->src1_mem);
+    if (l->dst1_mem)
+        dnnl_memory_destroy(l->dst1_mem);
 }
 
-static const nn_op_vt linear_vt = {"linear", NULL, linear_forward, linear_backward,
+static const nn_op_vt linear_vt = {"linear", linear_finalize, linear_forward, linear_backward,
                                    linear_destroy};
 
 int nn_linear(nn_graph *g, int x, int64_t out, bool bias, nn_init init)
@@ -87,9 +126,26 @@ int nn_linear(nn_graph *g, int x, int64_t out, bool bias, nn_init init)
     nn_plain_md(&dmd, 2, ddims);
     dnnl_prop_kind_t prop = g->mode == NN_TRAIN ? dnnl_forward_training : dnnl_forward_inference;
     dnnl_inner_product_desc_t d;
-    st = nn_check(dnnl_inner_product_forward_desc_init(&d, prop, src, &wany, bias ? &bmd : NULL,
-                                                       &dmd),
-                  err, "linear descriptor");
+    const dnnl_memory_desc_t *fsrc = src, *fdst = &dmd;
+    if (g->mode == NN_INFER && src->dims[0] > 1) {
+        /* Sample 0 of the input, in its layout (its strides step to the next sample). */
+        dnnl_dims_t one, at = {0};
+        for (int i = 0; i < nd; i++)
+            one[i] = i == 0 ? 1 : src->dims[i];
+        const int64_t d1[2] = {1, out};
+        st = nn_check(dnnl_memory_desc_init_submemory(&l->src1, src, one, at), err,
+                      "sample descriptor");
+        nn_plain_md(&l->dst1, 2, d1);
+        l->per_sample = st == IGD_OK;
+        l->src_step = (size_t)src->format_desc.blocking.strides[0] * sizeof(float);
+        l->dst_step = (size_t)out * sizeof(float);
+        fsrc = &l->src1;
+        fdst = &l->dst1;
+    }
+    if (st == IGD_OK)
+        st = nn_check(dnnl_inner_product_forward_desc_init(&d, prop, fsrc, &wany,
+                                                           bias ? &bmd : NULL, fdst),
+                      err, "linear descriptor");
     if (st == IGD_OK)
         st = nn_prim_create(g, &l->fwd, &d, NULL, "linear", err);
     if (st == IGD_OK)

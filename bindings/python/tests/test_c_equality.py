@@ -155,7 +155,7 @@ def test_scores_heatmaps_latents_equal_c(c_program, model_path, tmp_path, channe
 
 
 def test_igd_detect_program_agrees(model_path, tmp_path):
-    """The examples' igd-detect, when built, prints the same scores (it prints 10 digits)."""
+    """The examples' igd-detect, when built, prints the same scores, to the last bit."""
     exe = _build_root() / "examples" / "igd-detect"
     if not exe.exists():
         pytest.skip("igd-detect is not built")
@@ -171,4 +171,4 @@ def test_igd_detect_program_agrees(model_path, tmp_path):
     with igd.Model.load(model_path) as m:
         scores = m.detect(images)
     for f, s in zip(files, scores):
-        assert by_path[f]["score"] == float(f"{s:.10g}")
+        assert by_path[f]["score"] == s
