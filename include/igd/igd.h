@@ -129,7 +129,7 @@ typedef enum igd_option {
                                    * for the local model (default 128) */
     IGD_OPT_PATCH_SIZE = 5,       /* int: side of a local-model patch (default 32) */
     IGD_OPT_PATCH_STRIDE = 6,     /* int [runtime]: stride between patches at inference (16) */
-    IGD_OPT_BASE_WIDTH = 7,       /* int: channels of the first convolution (default 32) */
+    IGD_OPT_BASE_WIDTH = 7,       /* int: channels of the first convolution (default 16) */
     IGD_OPT_DEPTH = 8,            /* int: residual down/up blocks per network (default 3) */
     IGD_OPT_LATENT_SIZE = 9,      /* int: size of the latent z (default 128) */
     IGD_OPT_HIDDEN_SIZE = 10,     /* int: hidden linear layer before z, 0 for none (512) */

@@ -30,7 +30,7 @@ static const opt_def table[OPT_COUNT] = {
      "side of a local-model patch"},
     {IGD_OPT_PATCH_STRIDE, "patch_stride", I, 1, 256, 16, true, NULL,
      "stride between local-model patches at inference"},
-    {IGD_OPT_BASE_WIDTH, "base_width", I, 1, 512, 32, false, NULL,
+    {IGD_OPT_BASE_WIDTH, "base_width", I, 1, 512, 16, false, NULL,
      "channels of the first convolution; each down block doubles them"},
     {IGD_OPT_DEPTH, "depth", I, 1, 6, 3, false, NULL,
      "residual down/up blocks of each network"},
