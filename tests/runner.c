@@ -1,5 +1,8 @@
 /* The Check test runner: one suite per module, chosen by name on the command line (or all). Runs
- * in forked mode, so a crash is a failed test, not a dead runner. */
+ * in forked mode, so a crash is a failed test, not a dead runner. A test case that sets no
+ * timeout of its own gets 120 s instead of Check's 4 s: sanitizer and valgrind builds on a busy
+ * machine run tens of times slower, and meson's own timeout still bounds every suite.
+ * CK_DEFAULT_TIMEOUT in the environment overrides it. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +19,7 @@ static const struct {
 
 int main(int argc, char **argv)
 {
+    setenv("CK_DEFAULT_TIMEOUT", "120", 0);
     SRunner *runner = NULL;
     size_t count = sizeof suites / sizeof suites[0];
     for (size_t i = 0; i < count; i++) {
