@@ -159,8 +159,8 @@ void igd_model_set_abort(igd_model *model, igd_abort_fn fn, void *user)
 {
     if (!model)
         return;
-    model->cb.abort = fn;
-    model->cb.abort_user = user;
+    model->cb.stop = fn;
+    model->cb.stop_user = user;
 }
 
 igd_status igd_model_train_step(igd_model *model, igd_net net, const void *pixels,

@@ -33,9 +33,9 @@ static double now(void)
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-static igd_status check_abort(const igd_model *m, core_err *err)
+static igd_status check_stop(const igd_model *m, core_err *err)
 {
-    if (m->cb.abort && m->cb.abort(m->cb.abort_user))
+    if (m->cb.stop && m->cb.stop(m->cb.stop_user))
         return core_fail(err, IGD_ERR_ABORTED, "training stopped by the abort callback");
     return IGD_OK;
 }
@@ -126,7 +126,7 @@ static igd_status estep(fit_run *r, int id, core_err *err)
         release_views(r, k);
         CORE_TRY(st);
         progress(m, IGD_STAGE_ESTEP, first + k, ntrain, NULL);
-        CORE_TRY(check_abort(m, err));
+        CORE_TRY(check_stop(m, err));
     }
     return mdl_estep_finish(m, id, err);
 }
@@ -186,7 +186,7 @@ static igd_status train_net(fit_run *r, int id, double seconds, core_err *err)
             if (st != IGD_OK)
                 break;
             progress(m, IGD_STAGE_TRAIN, ++done, total, losses);
-            st = check_abort(m, err);
+            st = check_stop(m, err);
             if (st == IGD_OK && deadline > 0 && now() > deadline) {
                 mdl_log(m, IGD_LOG_INFO, "time limit reached after %llu steps",
                         (unsigned long long)done);
@@ -221,7 +221,7 @@ static igd_status score_samples(fit_run *r, size_t from, size_t to, double *scor
         i += k;
         progress(m, IGD_STAGE_CALIBRATE, i - from, to - from, NULL);
         if (st == IGD_OK)
-            st = check_abort(m, err);
+            st = check_stop(m, err);
     }
     core_free(parts);
     mdl_session_free(s);

@@ -93,8 +93,8 @@ typedef struct mdl_callbacks {
     void *log_user;
     igd_progress_fn progress;
     void *progress_user;
-    igd_abort_fn abort;
-    void *abort_user;
+    igd_abort_fn stop; /* the caller's abort callback: true asks fit to stop */
+    void *stop_user;
 } mdl_callbacks;
 
 struct igd_model {

@@ -1,7 +1,8 @@
 #!/bin/sh
 # The library never aborts, exits, asserts, or writes to stdout/stderr (docs/internals.md):
 # searches the C sources under the folder given (lib/) with comments and string literals removed.
-# static_assert is allowed (it checks the code, not data). Prints each offending line; exits 1
+# static_assert is allowed (it checks the code, not data); a call through a struct member of one of
+# these names counts too, so none is named so. Prints each offending line; exits 1
 # if there is any.
 set -eu
 root=${1:?usage: check_lib_source.sh LIB_FOLDER}
@@ -15,7 +16,7 @@ for f in $(find "$root" -name '*.c' -o -name '*.h' | sort); do
         my $n = 0;
         for my $line (split /\n/, $_, -1) {
             $n++;
-            if ($line =~ /(?<![\w.>])(abort|exit|_exit|_Exit|quick_exit|assert|printf|vprintf|puts|putchar|perror|err|errx|warn|warnx)\s*\(/
+            if ($line =~ /(?<!\w)(abort|exit|_exit|_Exit|quick_exit|assert|printf|vprintf|puts|putchar|perror|err|errx|warn|warnx)\s*\(/
                 || $line =~ /\b(stdout|stderr)\b/
                 || $line =~ /\b(write|dprintf)\s*\(\s*(1|2|STDOUT_FILENO|STDERR_FILENO)\s*,/) {
                 print "$n: $line\n";
