@@ -76,9 +76,9 @@ static void build(chain *c, nn_ctx *ctx, nn_mode mode, const mdl_arch *a, int64_
     if (nn_graph_status(c->enc, &err) || nn_graph_status(c->dec, &err) ||
         nn_graph_status(c->cri, &err))
         die("build", &err);
-    if (commit && (nn_params_commit(&stores->enc_p, 1, &err) ||
-                   nn_params_commit(&stores->dec_p, 2, &err) ||
-                   nn_params_commit(&stores->cri_p, 3, &err)))
+    if (commit &&
+        (nn_params_commit(&stores->enc_p, 1, &err) || nn_params_commit(&stores->dec_p, 2, &err) ||
+         nn_params_commit(&stores->cri_p, 3, &err)))
         die("parameters", &err);
     if (nn_graph_finalize(c->enc, &err) || nn_graph_finalize(c->dec, &err) ||
         nn_graph_finalize(c->cri, &err))

@@ -25,7 +25,7 @@ static double now(void)
     do {                                                                                           \
         igd_status st_ = (call);                                                                   \
         if (st_ != IGD_OK) {                                                                       \
-            fprintf(stderr, "bench-oneclass: %s: %s\n", #call, igd_last_error());                 \
+            fprintf(stderr, "bench-oneclass: %s: %s\n", #call, igd_last_error());                  \
             exit(1);                                                                               \
         }                                                                                          \
     } while (0)
@@ -45,8 +45,8 @@ static void on_progress(void *user, igd_stage stage, uint64_t done, uint64_t tot
         return;
     fprintf(stderr, "  step %llu/%llu total %.4f cls %.4f rec %.4f fool %.4f critic %.4f\n",
             (unsigned long long)done, (unsigned long long)total, losses[IGD_LOSS_TOTAL],
-            losses[IGD_LOSS_CLASSIFIER], losses[IGD_LOSS_RECONSTRUCTION],
-            losses[IGD_LOSS_FOOLING], losses[IGD_LOSS_CRITIC]);
+            losses[IGD_LOSS_CLASSIFIER], losses[IGD_LOSS_RECONSTRUCTION], losses[IGD_LOSS_FOOLING],
+            losses[IGD_LOSS_CRITIC]);
 }
 
 int main(int argc, char **argv)

@@ -29,7 +29,7 @@ void tu_fill_uniform(float *x, size_t n, float lo, float hi, uint64_t *state);
 #define ck_assert_igd_ok(expr)                                                                     \
     do {                                                                                           \
         igd_status tu_st_ = (expr);                                                                \
-        ck_assert_msg(tu_st_ == IGD_OK, "%s failed: %s (%s)", #expr, igd_status_string(tu_st_),  \
+        ck_assert_msg(tu_st_ == IGD_OK, "%s failed: %s (%s)", #expr, igd_status_string(tu_st_),    \
                       igd_last_error());                                                           \
     } while (0)
 

@@ -12,7 +12,8 @@
  *     igd_<object>_free; every _free accepts NULL.
  *   - Inputs are borrowed for the duration of the call. Outputs go into caller-provided buffers; no
  *     memory allocated by the library is ever handed to the caller to free, except whole objects.
- *   - The library never aborts, exits or prints. Logging goes through a callback (silent by default).
+ *   - The library never aborts, exits or prints. Logging goes through a callback (silent by
+ *     default).
  *
  * Threading contract
  *   - Calls on different objects may run concurrently on any threads.
@@ -62,14 +63,14 @@ typedef enum igd_status {
     IGD_ERR_OUT_OF_MEMORY = -2,    /* an allocation failed */
     IGD_ERR_IO = -3,               /* a file could not be read, written or renamed */
     IGD_ERR_CORRUPT = -4,          /* malformed data: a damaged model file, image or data set */
-    IGD_ERR_UNSUPPORTED = -5,      /* well-formed but unsupported: a future file version, a format */
-    IGD_ERR_LIMIT = -6,            /* larger than a configured limit (image size, ...) */
-    IGD_ERR_ABORTED = -7,          /* stopped by the abort callback */
-    IGD_ERR_STATE = -8,            /* not valid now, e.g. detect before any E-step */
-    IGD_ERR_BACKEND = -9,          /* the compute backend (oneDNN) failed */
-    IGD_ERR_VERSION = -10,         /* header and library versions disagree */
-    IGD_ERR_NOT_FOUND = -11,       /* a file, folder or name that does not exist */
-    IGD_ERR_INTERNAL = -12         /* a bug in libigd; please report it */
+    IGD_ERR_UNSUPPORTED = -5, /* well-formed but unsupported: a future file version, a format */
+    IGD_ERR_LIMIT = -6,       /* larger than a configured limit (image size, ...) */
+    IGD_ERR_ABORTED = -7,     /* stopped by the abort callback */
+    IGD_ERR_STATE = -8,       /* not valid now, e.g. detect before any E-step */
+    IGD_ERR_BACKEND = -9,     /* the compute backend (oneDNN) failed */
+    IGD_ERR_VERSION = -10,    /* header and library versions disagree */
+    IGD_ERR_NOT_FOUND = -11,  /* a file, folder or name that does not exist */
+    IGD_ERR_INTERNAL = -12    /* a bug in libigd; please report it */
 } igd_status;
 
 /* A static English description of a status code ("out of memory"); never NULL. */
@@ -122,64 +123,64 @@ typedef struct igd_options igd_options;
  * model's architecture or training at igd_model_create. */
 typedef enum igd_option {
     /* Architecture and preprocessing */
-    IGD_OPT_CHANNELS = 1,         /* int, 1 or 3: channels the networks see (default 1) */
-    IGD_OPT_NETS = 2,             /* int, bitmask of igd_net: which models exist (default global) */
-    IGD_OPT_GLOBAL_SIZE = 3,      /* int: side of the square global-model input (default 32) */
-    IGD_OPT_IMAGE_SIZE = 4,       /* int: side images are resized to before patches are cut
-                                   * for the local model (default 128) */
-    IGD_OPT_PATCH_SIZE = 5,       /* int: side of a local-model patch (default 32) */
-    IGD_OPT_PATCH_STRIDE = 6,     /* int [runtime]: stride between patches at inference (16) */
-    IGD_OPT_BASE_WIDTH = 7,       /* int: channels of the first convolution (default 16) */
-    IGD_OPT_DEPTH = 8,            /* int: residual down/up blocks per network (default 3) */
-    IGD_OPT_LATENT_SIZE = 9,      /* int: size of the latent z (default 128) */
-    IGD_OPT_HIDDEN_SIZE = 10,     /* int: hidden linear layer before z, 0 for none (512) */
-    IGD_OPT_BN_MODE = 11,         /* int, igd_bn_mode (default IGD_BN_BATCH) */
+    IGD_OPT_CHANNELS = 1,     /* int, 1 or 3: channels the networks see (default 1) */
+    IGD_OPT_NETS = 2,         /* int, bitmask of igd_net: which models exist (default global) */
+    IGD_OPT_GLOBAL_SIZE = 3,  /* int: side of the square global-model input (default 32) */
+    IGD_OPT_IMAGE_SIZE = 4,   /* int: side images are resized to before patches are cut
+                               * for the local model (default 128) */
+    IGD_OPT_PATCH_SIZE = 5,   /* int: side of a local-model patch (default 32) */
+    IGD_OPT_PATCH_STRIDE = 6, /* int [runtime]: stride between patches at inference (16) */
+    IGD_OPT_BASE_WIDTH = 7,   /* int: channels of the first convolution (default 16) */
+    IGD_OPT_DEPTH = 8,        /* int: residual down/up blocks per network (default 3) */
+    IGD_OPT_LATENT_SIZE = 9,  /* int: size of the latent z (default 128) */
+    IGD_OPT_HIDDEN_SIZE = 10, /* int: hidden linear layer before z, 0 for none (512) */
+    IGD_OPT_BN_MODE = 11,     /* int, igd_bn_mode (default IGD_BN_BATCH) */
     /* Losses */
-    IGD_OPT_CLASSIFIER = 20,      /* int, igd_classifier (default IGD_CLASSIFIER_GAUSSIAN) */
-    IGD_OPT_LAMBDA1 = 21,         /* real: weight of the critic loss (1) */
-    IGD_OPT_LAMBDA2 = 22,         /* real: weight of the reconstruction constraint (1) */
-    IGD_OPT_LAMBDA3 = 23,         /* real: weight of the critic-fooling term (0.1) */
-    IGD_OPT_RHO = 24,             /* real [runtime]: MAE share of the reconstruction (0.15) */
-    IGD_OPT_ALPHA_MAX = 25,       /* real: alpha ~ U(0, alpha_max) (0.5) */
-    IGD_OPT_ZETA = 26,            /* real: mixing of x with its reconstruction in the critic's
-                                   * second term; < 0 draws zeta ~ U(0, 1) as the paper does,
-                                   * a value in [0, 1] fixes it as the authors' code does (-1) */
-    IGD_OPT_PARTNER = 27,         /* int, igd_partner: how z2 is chosen (default mirror) */
-    IGD_OPT_MSSSIM_WINDOW = 28,   /* int, odd: Gaussian window taps (default 3) */
-    IGD_OPT_MSSSIM_SIGMA = 29,    /* real: Gaussian window sigma (1.5) */
-    IGD_OPT_MSSSIM_SCALES = 30,   /* int: scales, 0 picks the most the input allows, up to 5 */
-    IGD_OPT_MSSSIM_WEIGHT1 = 31,  /* real: weight of scale 1 (0.0448); scales 2..5 follow */
-    IGD_OPT_MSSSIM_WEIGHT2 = 32,  /* real (0.2856) */
-    IGD_OPT_MSSSIM_WEIGHT3 = 33,  /* real (0.3001) */
-    IGD_OPT_MSSSIM_WEIGHT4 = 34,  /* real (0.2363) */
-    IGD_OPT_MSSSIM_WEIGHT5 = 35,  /* real (0.1333) */
-    IGD_OPT_CENTER_MIN = 36,      /* real: centre entries nearer 0 than this are pushed out to
-                                   * +-center_min (0.1) */
-    IGD_OPT_SIGMA_MIN = 37,       /* real: lower clamp of the spread sigma^2 (1e-6) */
+    IGD_OPT_CLASSIFIER = 20,     /* int, igd_classifier (default IGD_CLASSIFIER_GAUSSIAN) */
+    IGD_OPT_LAMBDA1 = 21,        /* real: weight of the critic loss (1) */
+    IGD_OPT_LAMBDA2 = 22,        /* real: weight of the reconstruction constraint (1) */
+    IGD_OPT_LAMBDA3 = 23,        /* real: weight of the critic-fooling term (0.1) */
+    IGD_OPT_RHO = 24,            /* real [runtime]: MAE share of the reconstruction (0.15) */
+    IGD_OPT_ALPHA_MAX = 25,      /* real: alpha ~ U(0, alpha_max) (0.5) */
+    IGD_OPT_ZETA = 26,           /* real: mixing of x with its reconstruction in the critic's
+                                  * second term; < 0 draws zeta ~ U(0, 1) as the paper does,
+                                  * a value in [0, 1] fixes it as the authors' code does (-1) */
+    IGD_OPT_PARTNER = 27,        /* int, igd_partner: how z2 is chosen (default mirror) */
+    IGD_OPT_MSSSIM_WINDOW = 28,  /* int, odd: Gaussian window taps (default 3) */
+    IGD_OPT_MSSSIM_SIGMA = 29,   /* real: Gaussian window sigma (1.5) */
+    IGD_OPT_MSSSIM_SCALES = 30,  /* int: scales, 0 picks the most the input allows, up to 5 */
+    IGD_OPT_MSSSIM_WEIGHT1 = 31, /* real: weight of scale 1 (0.0448); scales 2..5 follow */
+    IGD_OPT_MSSSIM_WEIGHT2 = 32, /* real (0.2856) */
+    IGD_OPT_MSSSIM_WEIGHT3 = 33, /* real (0.3001) */
+    IGD_OPT_MSSSIM_WEIGHT4 = 34, /* real (0.2363) */
+    IGD_OPT_MSSSIM_WEIGHT5 = 35, /* real (0.1333) */
+    IGD_OPT_CENTER_MIN = 36,     /* real: centre entries nearer 0 than this are pushed out to
+                                  * +-center_min (0.1) */
+    IGD_OPT_SIGMA_MIN = 37,      /* real: lower clamp of the spread sigma^2 (1e-6) */
     /* Optimisation */
-    IGD_OPT_LEARNING_RATE = 40,   /* real: Adam step of encoder and decoder (1e-4) */
+    IGD_OPT_LEARNING_RATE = 40,        /* real: Adam step of encoder and decoder (1e-4) */
     IGD_OPT_CRITIC_LEARNING_RATE = 41, /* real: Adam step of the critic (1e-4) */
-    IGD_OPT_BETA1 = 42,           /* real: Adam beta1 (0.9) */
-    IGD_OPT_BETA2 = 43,           /* real: Adam beta2 (0.999) */
-    IGD_OPT_WEIGHT_DECAY = 44,    /* real: L2 weight decay of encoder and decoder (1e-6) */
-    IGD_OPT_LR_DECAY_POWER = 45,  /* real: polynomial learning-rate decay power (0.9) */
-    IGD_OPT_TOTAL_STEPS = 46,     /* int: steps over which the rate decays to 0; 0 = constant.
-                                   * igd_model_fit sets it from the epochs and data size */
-    IGD_OPT_BATCH_SIZE = 47,      /* int: training batch (64) */
-    IGD_OPT_EPOCHS = 48,          /* int: epochs of igd_model_fit (20) */
-    IGD_OPT_ESTEP_INTERVAL = 49,  /* int: igd_model_fit runs the E-step every this many epochs,
-                                   * and before the first (default 1) */
-    IGD_OPT_TIME_LIMIT = 50,      /* real: igd_model_fit stops training after this many seconds,
-                                   * 0 = no limit (0) */
+    IGD_OPT_BETA1 = 42,                /* real: Adam beta1 (0.9) */
+    IGD_OPT_BETA2 = 43,                /* real: Adam beta2 (0.999) */
+    IGD_OPT_WEIGHT_DECAY = 44,         /* real: L2 weight decay of encoder and decoder (1e-6) */
+    IGD_OPT_LR_DECAY_POWER = 45,       /* real: polynomial learning-rate decay power (0.9) */
+    IGD_OPT_TOTAL_STEPS = 46,          /* int: steps over which the rate decays to 0; 0 = constant.
+                                        * igd_model_fit sets it from the epochs and data size */
+    IGD_OPT_BATCH_SIZE = 47,           /* int: training batch (64) */
+    IGD_OPT_EPOCHS = 48,               /* int: epochs of igd_model_fit (20) */
+    IGD_OPT_ESTEP_INTERVAL = 49,       /* int: igd_model_fit runs the E-step every this many epochs,
+                                        * and before the first (default 1) */
+    IGD_OPT_TIME_LIMIT = 50,        /* real: igd_model_fit stops training after this many seconds,
+                                     * 0 = no limit (0) */
     IGD_OPT_CALIBRATION_SHARE = 51, /* real: share of the normal training images igd_model_fit
                                      * holds out to calibrate the threshold (0.1) */
     IGD_OPT_CALIBRATION_QUANTILE = 52, /* real [runtime]: quantile of held-out normal scores
                                         * used as the threshold (0.99) */
-    IGD_OPT_NORMALIZE_AUTO = 53,  /* int 0/1: igd_model_fit measures the per-channel mean and
-                                   * standard deviation of the training images (1) */
-    IGD_OPT_NORM_MEAN = 54,       /* real: per-channel mean subtracted from pixels in 0..1 (0.5),
-                                   * all channels; igd_model_set_normalization sets each */
-    IGD_OPT_NORM_STD = 55,        /* real: per-channel standard deviation divided by (0.5) */
+    IGD_OPT_NORMALIZE_AUTO = 53,       /* int 0/1: igd_model_fit measures the per-channel mean and
+                                        * standard deviation of the training images (1) */
+    IGD_OPT_NORM_MEAN = 54, /* real: per-channel mean subtracted from pixels in 0..1 (0.5),
+                             * all channels; igd_model_set_normalization sets each */
+    IGD_OPT_NORM_STD = 55,  /* real: per-channel standard deviation divided by (0.5) */
     /* Scoring */
     IGD_OPT_SCORE_REC_WEIGHT = 60,   /* real [runtime]: weight of reconstruction in a score (1) */
     IGD_OPT_SCORE_GAUSS_WEIGHT = 61, /* real [runtime]: weight of the classifier term (1) */
@@ -188,10 +189,10 @@ typedef enum igd_option {
     IGD_OPT_HEATMAP_GLOBAL_WEIGHT = 63, /* real [runtime]: share of the global model's map when
                                          * both models exist (0.5) */
     /* Runtime */
-    IGD_OPT_THREADS = 70,         /* int [runtime]: worker threads, 0 = all cores (0) */
-    IGD_OPT_SEED = 71,            /* int: seed of initialisation, sampling and shuffling (1) */
+    IGD_OPT_THREADS = 70,          /* int [runtime]: worker threads, 0 = all cores (0) */
+    IGD_OPT_SEED = 71,             /* int: seed of initialisation, sampling and shuffling (1) */
     IGD_OPT_MAX_IMAGE_PIXELS = 72, /* int: largest image (width * height) decoded (1 << 28) */
-    IGD_OPT_MAX_IMAGE_SIDE = 73   /* int: largest width or height decoded (65535) */
+    IGD_OPT_MAX_IMAGE_SIDE = 73    /* int: largest width or height decoded (65535) */
 } igd_option;
 
 typedef enum igd_option_type { IGD_TYPE_INT = 1, IGD_TYPE_REAL = 2 } igd_option_type;
@@ -202,18 +203,18 @@ typedef enum igd_net {
 } igd_net;
 
 typedef enum igd_classifier {
-    IGD_CLASSIFIER_GAUSSIAN = 0,      /* the paper: 1 - exp(-|z - mu|^2 / sigma^2), sigma^2 the
-                                       * variance of |z - mu| over the training set */
-    IGD_CLASSIFIER_GAUSSIAN_MSD = 1,  /* the authors' code: 1 - exp(-|z - c|^2 / s), s the mean
-                                       * squared distance |z - c|^2, clamped to at least 1 */
-    IGD_CLASSIFIER_SVDD = 2           /* Deep SVDD: |z - c|^2 with a centre fixed at the first
-                                       * E-step (a baseline) */
+    IGD_CLASSIFIER_GAUSSIAN = 0,     /* the paper: 1 - exp(-|z - mu|^2 / sigma^2), sigma^2 the
+                                      * variance of |z - mu| over the training set */
+    IGD_CLASSIFIER_GAUSSIAN_MSD = 1, /* the authors' code: 1 - exp(-|z - c|^2 / s), s the mean
+                                      * squared distance |z - c|^2, clamped to at least 1 */
+    IGD_CLASSIFIER_SVDD = 2          /* Deep SVDD: |z - c|^2 with a centre fixed at the first
+                                      * E-step (a baseline) */
 } igd_classifier;
 
 typedef enum igd_bn_mode {
-    IGD_BN_BATCH = 0,  /* batch statistics while training, running averages otherwise */
-    IGD_BN_FROZEN = 1  /* always the running averages, which stay at their initial values (the
-                        * authors' script in effect): an affine layer that trains */
+    IGD_BN_BATCH = 0, /* batch statistics while training, running averages otherwise */
+    IGD_BN_FROZEN = 1 /* always the running averages, which stay at their initial values (the
+                       * authors' script in effect): an affine layer that trains */
 } igd_bn_mode;
 
 typedef enum igd_partner {
@@ -247,9 +248,8 @@ IGD_API const char *igd_option_name(igd_option key);
 IGD_API const char *igd_option_help(igd_option key);
 IGD_API IGD_NODISCARD igd_status igd_option_find(const char *name, igd_option *key);
 /* Type, inclusive bounds, default, and whether the option is [runtime]. Any output may be NULL. */
-IGD_API IGD_NODISCARD igd_status igd_option_info(igd_option key, igd_option_type *type,
-                                                 double *min, double *max, double *default_value,
-                                                 int *runtime);
+IGD_API IGD_NODISCARD igd_status igd_option_info(igd_option key, igd_option_type *type, double *min,
+                                                 double *max, double *default_value, int *runtime);
 
 /* ------------------------------------------------------------------------------------------ */
 /* Pixels and images                                                                           */
@@ -275,9 +275,8 @@ IGD_API IGD_NODISCARD igd_status igd_image_create(size_t width, size_t height, s
                                                   igd_pixel_type type, igd_image **out);
 /* A new image holding a copy of the caller's pixels (stride 0 = packed rows). */
 IGD_API IGD_NODISCARD igd_status igd_image_from_pixels(const void *pixels, igd_pixel_type type,
-                                                       size_t width, size_t height,
-                                                       size_t channels, size_t row_stride,
-                                                       igd_image **out);
+                                                       size_t width, size_t height, size_t channels,
+                                                       size_t row_stride, igd_image **out);
 IGD_API void igd_image_free(igd_image *image);
 IGD_API size_t igd_image_width(const igd_image *image);
 IGD_API size_t igd_image_height(const igd_image *image);
@@ -306,10 +305,9 @@ IGD_API IGD_NODISCARD igd_status igd_image_crop_center(const igd_image *image, s
 /* Colours a heatmap with a perceptual colour map (values lo..hi map to its ends) and, when base
  * is not NULL (same width and height), blends it over base: opacity 0 shows only base, 1 only the
  * colours. The result is 8-bit RGB. */
-IGD_API IGD_NODISCARD igd_status igd_heatmap_colorize(const float *map, size_t width,
-                                                      size_t height, float lo, float hi,
-                                                      const igd_image *base, double opacity,
-                                                      igd_image **out);
+IGD_API IGD_NODISCARD igd_status igd_heatmap_colorize(const float *map, size_t width, size_t height,
+                                                      float lo, float hi, const igd_image *base,
+                                                      double opacity, igd_image **out);
 
 /* ------------------------------------------------------------------------------------------ */
 /* Data sets                                                                                   */
@@ -331,16 +329,14 @@ IGD_API IGD_NODISCARD igd_status igd_dataset_open_folder(const char *path, int l
  * igd_dataset_set_normal_class. limits may be NULL. */
 IGD_API IGD_NODISCARD igd_status igd_dataset_open_idx(const char *images_path,
                                                       const char *labels_path,
-                                                      const igd_options *limits,
-                                                      igd_dataset **out);
+                                                      const igd_options *limits, igd_dataset **out);
 /* A data set of copies of the caller's images (count images of one size; labels may be NULL for
  * all normal; classes may be NULL). */
 IGD_API IGD_NODISCARD igd_status igd_dataset_from_pixels(const void *pixels, igd_pixel_type type,
-                                                         size_t count, size_t height,
-                                                         size_t width, size_t channels,
-                                                         size_t row_stride, size_t image_stride,
-                                                         const int *labels, const int *classes,
-                                                         igd_dataset **out);
+                                                         size_t count, size_t height, size_t width,
+                                                         size_t channels, size_t row_stride,
+                                                         size_t image_stride, const int *labels,
+                                                         const int *classes, igd_dataset **out);
 IGD_API IGD_NODISCARD igd_status igd_dataset_copy(const igd_dataset *dataset, igd_dataset **out);
 IGD_API void igd_dataset_free(igd_dataset *dataset);
 
@@ -374,9 +370,8 @@ IGD_API IGD_NODISCARD igd_status igd_dataset_subsample(igd_dataset *dataset, dou
 /* Contaminated-training protocol: moves random anomalous samples of `source` (removing them
  * there) into `dataset`, as many as make them `rate` of the result (0 <= rate < 1). The moved
  * samples keep label 1. Both data sets must come from the same files or pixels. */
-IGD_API IGD_NODISCARD igd_status igd_dataset_contaminate(igd_dataset *dataset,
-                                                         igd_dataset *source, double rate,
-                                                         uint64_t seed);
+IGD_API IGD_NODISCARD igd_status igd_dataset_contaminate(igd_dataset *dataset, igd_dataset *source,
+                                                         double rate, uint64_t seed);
 
 /* ------------------------------------------------------------------------------------------ */
 /* Models                                                                                      */
@@ -392,33 +387,33 @@ typedef enum igd_log_level {
 } igd_log_level;
 
 typedef enum igd_stage {
-    IGD_STAGE_ESTEP = 1,       /* the E-step over the training set */
-    IGD_STAGE_TRAIN = 2,       /* M-step training steps */
-    IGD_STAGE_CALIBRATE = 3,   /* scoring the held-out images */
-    IGD_STAGE_NORMALIZE = 4    /* measuring the pixel statistics */
+    IGD_STAGE_ESTEP = 1,     /* the E-step over the training set */
+    IGD_STAGE_TRAIN = 2,     /* M-step training steps */
+    IGD_STAGE_CALIBRATE = 3, /* scoring the held-out images */
+    IGD_STAGE_NORMALIZE = 4  /* measuring the pixel statistics */
 } igd_stage;
 
 /* Loss terms of a training step (igd_model_train_step's losses); numbers never change. */
 typedef enum igd_loss {
-    IGD_LOSS_TOTAL = 0,    /* the encoder/decoder objective (eq. 7 without the critic's term) */
+    IGD_LOSS_TOTAL = 0,      /* the encoder/decoder objective (eq. 7 without the critic's term) */
     IGD_LOSS_CLASSIFIER = 1, /* 1 - p(normal | x), or |z - c|^2 for Deep SVDD */
     IGD_LOSS_RECONSTRUCTION = 2, /* rho * MAE + (1 - rho) * (1 - MS-SSIM) */
     IGD_LOSS_MAE = 3,
-    IGD_LOSS_MSSSIM = 4,   /* 1 - MS-SSIM */
-    IGD_LOSS_FOOLING = 5,  /* mean critic output on interpolations, squared */
-    IGD_LOSS_CRITIC = 6,   /* the critic's loss (eq. 10) */
+    IGD_LOSS_MSSSIM = 4,  /* 1 - MS-SSIM */
+    IGD_LOSS_FOOLING = 5, /* mean critic output on interpolations, squared */
+    IGD_LOSS_CRITIC = 6,  /* the critic's loss (eq. 10) */
     IGD_LOSS_COUNT = 7
 } igd_loss;
 
 /* Per-image score parts (igd_session_detect's parts); numbers never change. */
 typedef enum igd_part {
-    IGD_PART_SCORE = 0,         /* s = s_G + s_L (eq. 13) */
-    IGD_PART_NORMALIZED = 1,    /* s mapped so that the threshold is 0.5 (0..1) */
-    IGD_PART_GLOBAL = 2,        /* s_G (eq. 14), 0 without a global model */
+    IGD_PART_SCORE = 0,      /* s = s_G + s_L (eq. 13) */
+    IGD_PART_NORMALIZED = 1, /* s mapped so that the threshold is 0.5 (0..1) */
+    IGD_PART_GLOBAL = 2,     /* s_G (eq. 14), 0 without a global model */
     IGD_PART_GLOBAL_REC = 3,
     IGD_PART_GLOBAL_CLASSIFIER = 4,
-    IGD_PART_LOCAL = 5,         /* s_L (eq. 15): the largest patch score, 0 without local model */
-    IGD_PART_LOCAL_REC = 6,     /* the parts of that patch */
+    IGD_PART_LOCAL = 5,     /* s_L (eq. 15): the largest patch score, 0 without local model */
+    IGD_PART_LOCAL_REC = 6, /* the parts of that patch */
     IGD_PART_LOCAL_CLASSIFIER = 7,
     IGD_PART_COUNT = 8
 } igd_part;
@@ -437,8 +432,7 @@ IGD_API IGD_NODISCARD igd_status igd_model_create(const igd_options *options, ig
 IGD_API IGD_NODISCARD igd_status igd_model_load(const char *path, const igd_options *runtime,
                                                 igd_model **out);
 IGD_API IGD_NODISCARD igd_status igd_model_load_memory(const void *data, size_t size,
-                                                       const igd_options *runtime,
-                                                       igd_model **out);
+                                                       const igd_options *runtime, igd_model **out);
 IGD_API void igd_model_free(igd_model *model);
 /* The message of the model's most recent failed call ("" if none). */
 IGD_API const char *igd_model_error(const igd_model *model);
@@ -449,12 +443,10 @@ typedef enum igd_save_flags {
 } igd_save_flags;
 
 /* Saves atomically: the file at path is afterwards the old one or the new one, never partial. */
-IGD_API IGD_NODISCARD igd_status igd_model_save(igd_model *model, const char *path,
-                                                unsigned flags);
+IGD_API IGD_NODISCARD igd_status igd_model_save(igd_model *model, const char *path, unsigned flags);
 /* Serialises into the caller's buffer; with buffer NULL only *size is set. */
 IGD_API IGD_NODISCARD igd_status igd_model_save_memory(igd_model *model, unsigned flags,
-                                                       void *buffer, size_t capacity,
-                                                       size_t *size);
+                                                       void *buffer, size_t capacity, size_t *size);
 
 /* A copy of the model's configuration (free it with igd_options_free). */
 IGD_API IGD_NODISCARD igd_status igd_model_get_options(const igd_model *model, igd_options **out);
@@ -513,8 +505,7 @@ IGD_API IGD_NODISCARD igd_status igd_model_calibrate(igd_model *model, const dou
                                                      size_t count, double quantile);
 IGD_API IGD_NODISCARD igd_status igd_model_set_threshold(igd_model *model, double threshold);
 /* IGD_ERR_STATE if the model has no threshold yet. */
-IGD_API IGD_NODISCARD igd_status igd_model_get_threshold(const igd_model *model,
-                                                         double *threshold);
+IGD_API IGD_NODISCARD igd_status igd_model_get_threshold(const igd_model *model, double *threshold);
 /* Maps raw scores so that the threshold becomes 0.5: s / (2 t) below t, 1 - t / (2 s) above. */
 IGD_API IGD_NODISCARD igd_status igd_model_normalize_scores(const igd_model *model,
                                                             const double *scores, size_t count,
@@ -545,9 +536,9 @@ IGD_API IGD_NODISCARD igd_status igd_session_detect(igd_session *session, const 
 /* Per-pixel anomaly maps at the images' resolution (count * height * width floats, eq. 16). */
 IGD_API IGD_NODISCARD igd_status igd_session_heatmap(igd_session *session, const void *pixels,
                                                      igd_pixel_type type, size_t count,
-                                                     size_t height, size_t width,
-                                                     size_t channels, size_t row_stride,
-                                                     size_t image_stride, float *maps);
+                                                     size_t height, size_t width, size_t channels,
+                                                     size_t row_stride, size_t image_stride,
+                                                     float *maps);
 /* Latents of one model: for the global model one per image (count * latent_size floats); for the
  * local model one per patch, patches in row-major grid order (query the grid with
  * igd_session_patch_grid). */
@@ -591,17 +582,15 @@ typedef struct igd_pixel_metrics igd_pixel_metrics;
 IGD_API IGD_NODISCARD igd_status igd_pixel_metrics_create(igd_pixel_metrics **out);
 IGD_API void igd_pixel_metrics_free(igd_pixel_metrics *metrics);
 /* Adds one image's map and its mask (nonzero = anomalous pixel). */
-IGD_API IGD_NODISCARD igd_status igd_pixel_metrics_add(igd_pixel_metrics *metrics,
-                                                       const float *map,
+IGD_API IGD_NODISCARD igd_status igd_pixel_metrics_add(igd_pixel_metrics *metrics, const float *map,
                                                        const unsigned char *mask, size_t width,
                                                        size_t height);
 /* Pixel AUROC over all pixels added. */
-IGD_API IGD_NODISCARD igd_status igd_pixel_metrics_auroc(igd_pixel_metrics *metrics,
-                                                         double *auroc);
+IGD_API IGD_NODISCARD igd_status igd_pixel_metrics_auroc(igd_pixel_metrics *metrics, double *auroc);
 /* Area under the per-region-overlap curve up to max_fpr (e.g. 0.3), normalised to 0..1
  * (Bergmann et al. 2020). */
-IGD_API IGD_NODISCARD igd_status igd_pixel_metrics_aupro(igd_pixel_metrics *metrics,
-                                                         double max_fpr, double *aupro);
+IGD_API IGD_NODISCARD igd_status igd_pixel_metrics_aupro(igd_pixel_metrics *metrics, double max_fpr,
+                                                         double *aupro);
 
 #ifdef __cplusplus
 }

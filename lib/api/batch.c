@@ -2,12 +2,12 @@
 
 #include "core/alloc.h"
 
-igd_status api_batch_views(api_views *views, const void *pixels, igd_pixel_type type,
-                           size_t count, size_t height, size_t width, size_t channels,
-                           size_t row_stride, size_t image_stride, core_err *err)
+igd_status api_batch_views(api_views *views, const void *pixels, igd_pixel_type type, size_t count,
+                           size_t height, size_t width, size_t channels, size_t row_stride,
+                           size_t image_stride, core_err *err)
 {
-    CORE_TRY(io_batch_check(pixels, type, count, height, width, channels, row_stride,
-                            image_stride, err));
+    CORE_TRY(io_batch_check(pixels, type, count, height, width, channels, row_stride, image_stride,
+                            err));
     if (count > views->capacity) {
         io_view *items = core_malloc_array(count, sizeof *items);
         if (!items)
@@ -17,8 +17,8 @@ igd_status api_batch_views(api_views *views, const void *pixels, igd_pixel_type 
         views->capacity = count;
     }
     for (size_t i = 0; i < count; i++)
-        views->items[i] = io_batch_view(pixels, type, height, width, channels, row_stride,
-                                        image_stride, i);
+        views->items[i] =
+            io_batch_view(pixels, type, height, width, channels, row_stride, image_stride, i);
     return IGD_OK;
 }
 

@@ -77,8 +77,8 @@ static igd_status set_option(igd_model *m, igd_option key, bool is_int, int64_t 
                                      "option '%s' is fixed when the model is created", d->name));
     begin_write(m);
     igd_options saved = m->opts;
-    igd_status st = is_int ? opt_set_int(&m->opts, key, iv, &err)
-                           : opt_set_real(&m->opts, key, rv, &err);
+    igd_status st =
+        is_int ? opt_set_int(&m->opts, key, iv, &err) : opt_set_real(&m->opts, key, rv, &err);
     if (st == IGD_OK)
         st = mdl_reconfigure(m, &err);
     if (st != IGD_OK)
@@ -104,14 +104,14 @@ igd_status igd_model_set_normalization(igd_model *model, const double *mean, con
         return core_report(model ? &model->err : NULL, &err,
                            FAIL(&err, "model, mean and std must not be NULL"));
     if (channels != (size_t)model->cfg.channels)
-        return core_report(&model->err, &err,
-                           FAIL(&err, "the model has %d channels, not %zu", model->cfg.channels,
-                                channels));
+        return core_report(
+            &model->err, &err,
+            FAIL(&err, "the model has %d channels, not %zu", model->cfg.channels, channels));
     for (size_t c = 0; c < channels; c++)
         if (!(std[c] > 1e-6 && std[c] < 1e3) || !(mean[c] > -1e3 && mean[c] < 1e3))
-            return core_report(&model->err, &err,
-                               FAIL(&err, "channel %zu: mean %g, std %g out of range", c, mean[c],
-                                    std[c]));
+            return core_report(
+                &model->err, &err,
+                FAIL(&err, "channel %zu: mean %g, std %g out of range", c, mean[c], std[c]));
     begin_write(model);
     for (size_t c = 0; c < channels; c++) {
         model->mean[c] = mean[c];
@@ -127,9 +127,9 @@ igd_status igd_model_get_normalization(const igd_model *model, double *mean, dou
     if (!model || !mean || !std)
         return core_report(NULL, &err, FAIL(&err, "model, mean and std must not be NULL"));
     if (channels != (size_t)model->cfg.channels)
-        return core_report(NULL, &err,
-                           FAIL(&err, "the model has %d channels, not %zu", model->cfg.channels,
-                                channels));
+        return core_report(
+            NULL, &err,
+            FAIL(&err, "the model has %d channels, not %zu", model->cfg.channels, channels));
     pthread_rwlock_rdlock((pthread_rwlock_t *)&model->lock);
     for (size_t c = 0; c < channels; c++) {
         mean[c] = model->mean[c];
@@ -246,9 +246,8 @@ igd_status igd_model_get_center(const igd_model *model, igd_net net, float *cent
         return core_report(NULL, &err, st);
     const mdl_net *n = &model->net[id];
     if (latent_size != (size_t)n->arch.latent)
-        return core_report(NULL, &err,
-                           FAIL(&err, "the latent size is %d, not %zu", n->arch.latent,
-                                latent_size));
+        return core_report(
+            NULL, &err, FAIL(&err, "the latent size is %d, not %zu", n->arch.latent, latent_size));
     if (!n->has_stats)
         return core_report(NULL, &err,
                            core_fail(&err, IGD_ERR_STATE, "no E-step has run on this model"));
@@ -293,9 +292,9 @@ igd_status igd_model_set_threshold(igd_model *model, double threshold)
     if (!model)
         return core_report(NULL, &err, FAIL(&err, "model is NULL"));
     if (!(threshold > 0) || threshold > 1e300)
-        return core_report(&model->err, &err,
-                           FAIL(&err, "the threshold must be positive and finite, not %g",
-                                threshold));
+        return core_report(
+            &model->err, &err,
+            FAIL(&err, "the threshold must be positive and finite, not %g", threshold));
     begin_write(model);
     model->threshold = threshold;
     model->has_threshold = true;
@@ -314,13 +313,12 @@ igd_status igd_model_get_threshold(const igd_model *model, double *threshold)
     return IGD_OK;
 }
 
-igd_status igd_model_normalize_scores(const igd_model *model, const double *scores,
-                                      size_t count, double *normalized)
+igd_status igd_model_normalize_scores(const igd_model *model, const double *scores, size_t count,
+                                      double *normalized)
 {
     core_err err = {0};
     if (!model || (count > 0 && (!scores || !normalized)))
-        return core_report(NULL, &err,
-                           FAIL(&err, "model, scores and normalized must not be NULL"));
+        return core_report(NULL, &err, FAIL(&err, "model, scores and normalized must not be NULL"));
     if (!model->has_threshold)
         return core_report(NULL, &err,
                            core_fail(&err, IGD_ERR_STATE, "the model has no threshold yet"));

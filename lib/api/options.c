@@ -26,14 +26,12 @@ static const opt_def table[OPT_COUNT] = {
      "side of the square input of the global model"},
     {IGD_OPT_IMAGE_SIZE, "image_size", I, 8, 4096, 128, false, NULL,
      "side images are resized to before the local model's patches are cut"},
-    {IGD_OPT_PATCH_SIZE, "patch_size", I, 8, 256, 32, false, NULL,
-     "side of a local-model patch"},
+    {IGD_OPT_PATCH_SIZE, "patch_size", I, 8, 256, 32, false, NULL, "side of a local-model patch"},
     {IGD_OPT_PATCH_STRIDE, "patch_stride", I, 1, 256, 16, true, NULL,
      "stride between local-model patches at inference"},
     {IGD_OPT_BASE_WIDTH, "base_width", I, 1, 512, 16, false, NULL,
      "channels of the first convolution; each down block doubles them"},
-    {IGD_OPT_DEPTH, "depth", I, 1, 6, 3, false, NULL,
-     "residual down/up blocks of each network"},
+    {IGD_OPT_DEPTH, "depth", I, 1, 6, 3, false, NULL, "residual down/up blocks of each network"},
     {IGD_OPT_LATENT_SIZE, "latent_size", I, 1, 4096, 128, false, NULL, "size of the latent z"},
     {IGD_OPT_HIDDEN_SIZE, "hidden_size", I, 0, 65536, 512, false, NULL,
      "hidden linear layer of the encoder before z; 0 for none"},
@@ -44,8 +42,7 @@ static const opt_def table[OPT_COUNT] = {
     {IGD_OPT_LAMBDA1, "lambda1", R, 0, 1e6, 1.0, false, NULL, "weight of the critic loss"},
     {IGD_OPT_LAMBDA2, "lambda2", R, 0, 1e6, 1.0, false, NULL,
      "weight of the reconstruction constraint"},
-    {IGD_OPT_LAMBDA3, "lambda3", R, 0, 1e6, 0.1, false, NULL,
-     "weight of the critic-fooling term"},
+    {IGD_OPT_LAMBDA3, "lambda3", R, 0, 1e6, 0.1, false, NULL, "weight of the critic-fooling term"},
     {IGD_OPT_RHO, "rho", R, 0, 1, 0.15, true, NULL, "MAE share of the reconstruction loss"},
     {IGD_OPT_ALPHA_MAX, "alpha_max", R, 0, 1, 0.5, false, NULL,
      "interpolation coefficients are drawn from U(0, alpha_max)"},
@@ -172,8 +169,8 @@ static igd_status lookup(igd_option key, igd_option_type type, int *index, core_
     if (i < 0)
         return core_fail(err, IGD_ERR_INVALID_ARGUMENT, "unknown option %d", (int)key);
     if (table[i].type != type)
-        return core_fail(err, IGD_ERR_INVALID_ARGUMENT, "option '%s' is %s, not %s",
-                         table[i].name, table[i].type == IGD_TYPE_INT ? "an integer" : "real",
+        return core_fail(err, IGD_ERR_INVALID_ARGUMENT, "option '%s' is %s, not %s", table[i].name,
+                         table[i].type == IGD_TYPE_INT ? "an integer" : "real",
                          type == IGD_TYPE_INT ? "an integer" : "real");
     *index = i;
     return IGD_OK;
@@ -184,8 +181,9 @@ igd_status opt_set_int(igd_options *opts, igd_option key, int64_t value, core_er
     int i = 0;
     CORE_TRY(lookup(key, IGD_TYPE_INT, &i, err));
     if (value < (int64_t)table[i].min || value > (int64_t)table[i].max)
-        return core_fail(err, IGD_ERR_INVALID_ARGUMENT, "option '%s' = %lld is outside [%.17g, %.17g]",
-                         table[i].name, (long long)value, table[i].min, table[i].max);
+        return core_fail(err, IGD_ERR_INVALID_ARGUMENT,
+                         "option '%s' = %lld is outside [%.17g, %.17g]", table[i].name,
+                         (long long)value, table[i].min, table[i].max);
     if (key == IGD_OPT_CHANNELS && value == 2)
         return core_fail(err, IGD_ERR_INVALID_ARGUMENT, "option 'channels' must be 1 or 3");
     if (key == IGD_OPT_MSSSIM_WINDOW && value % 2 == 0)
@@ -226,8 +224,9 @@ igd_status igd_options_copy(const igd_options *options, igd_options **out)
 {
     core_err err = {0};
     if (!options || !out)
-        return core_report(NULL, &err, core_fail(&err, IGD_ERR_INVALID_ARGUMENT,
-                                                 "options and out must not be NULL"));
+        return core_report(
+            NULL, &err,
+            core_fail(&err, IGD_ERR_INVALID_ARGUMENT, "options and out must not be NULL"));
     *out = NULL;
     igd_options *o = core_malloc(sizeof *o);
     if (!o)
@@ -266,8 +265,9 @@ igd_status igd_options_get_int(const igd_options *options, igd_option key, int64
     core_err err = {0};
     int i = 0;
     if (!options || !value)
-        return core_report(NULL, &err, core_fail(&err, IGD_ERR_INVALID_ARGUMENT,
-                                                 "options and value must not be NULL"));
+        return core_report(
+            NULL, &err,
+            core_fail(&err, IGD_ERR_INVALID_ARGUMENT, "options and value must not be NULL"));
     igd_status st = lookup(key, IGD_TYPE_INT, &i, &err);
     if (st == IGD_OK)
         *value = options->v[i].i;
@@ -279,8 +279,9 @@ igd_status igd_options_get_real(const igd_options *options, igd_option key, doub
     core_err err = {0};
     int i = 0;
     if (!options || !value)
-        return core_report(NULL, &err, core_fail(&err, IGD_ERR_INVALID_ARGUMENT,
-                                                 "options and value must not be NULL"));
+        return core_report(
+            NULL, &err,
+            core_fail(&err, IGD_ERR_INVALID_ARGUMENT, "options and value must not be NULL"));
     igd_status st = lookup(key, IGD_TYPE_REAL, &i, &err);
     if (st == IGD_OK)
         *value = options->v[i].r;
@@ -316,8 +317,9 @@ igd_status igd_options_parse(igd_options *options, const char *name, const char 
     core_err err = {0};
     igd_option key;
     if (!options || !name || !value)
-        return core_report(NULL, &err, core_fail(&err, IGD_ERR_INVALID_ARGUMENT,
-                                                 "options, name and value must not be NULL"));
+        return core_report(
+            NULL, &err,
+            core_fail(&err, IGD_ERR_INVALID_ARGUMENT, "options, name and value must not be NULL"));
     char *end = NULL;
     long num = strtol(name, &end, 10);
     if (end != name && *end == '\0' && opt_find((igd_option)num))
@@ -337,9 +339,10 @@ igd_status igd_option_at(size_t index, igd_option *key)
 {
     core_err err = {0};
     if (!key || index >= OPT_COUNT)
-        return core_report(NULL, &err, core_fail(&err, IGD_ERR_INVALID_ARGUMENT,
-                                                 "option index %zu is not below %d or key is NULL",
-                                                 index, OPT_COUNT));
+        return core_report(NULL, &err,
+                           core_fail(&err, IGD_ERR_INVALID_ARGUMENT,
+                                     "option index %zu is not below %d or key is NULL", index,
+                                     OPT_COUNT));
     *key = table[index].key;
     return IGD_OK;
 }
@@ -360,8 +363,8 @@ igd_status igd_option_find(const char *name, igd_option *key)
 {
     core_err err = {0};
     if (!name || !key)
-        return core_report(NULL, &err, core_fail(&err, IGD_ERR_INVALID_ARGUMENT,
-                                                 "name and key must not be NULL"));
+        return core_report(
+            NULL, &err, core_fail(&err, IGD_ERR_INVALID_ARGUMENT, "name and key must not be NULL"));
     for (int i = 0; i < OPT_COUNT; i++) {
         if (strcmp(table[i].name, name) == 0) {
             *key = table[i].key;
@@ -378,8 +381,8 @@ igd_status igd_option_info(igd_option key, igd_option_type *type, double *min, d
     core_err err = {0};
     const opt_def *d = opt_find(key);
     if (!d)
-        return core_report(NULL, &err,
-                           core_fail(&err, IGD_ERR_INVALID_ARGUMENT, "unknown option %d", (int)key));
+        return core_report(
+            NULL, &err, core_fail(&err, IGD_ERR_INVALID_ARGUMENT, "unknown option %d", (int)key));
     if (type)
         *type = d->type;
     if (min)

@@ -98,8 +98,8 @@ igd_status igd_session_heatmap(igd_session *session, const void *pixels, igd_pix
         return core_report(session ? &session->err : NULL, &err,
                            FAIL(&err, "session and maps must not be NULL"));
     begin_read(session);
-    igd_status st = api_batch_views(&session->views, pixels, type, count, height, width,
-                                    channels, row_stride, image_stride, &err);
+    igd_status st = api_batch_views(&session->views, pixels, type, count, height, width, channels,
+                                    row_stride, image_stride, &err);
     if (st == IGD_OK)
         st = mdl_session_heatmap(session, session->views.items, count, maps, &err);
     return end_read(session, &err, st);
@@ -121,11 +121,10 @@ igd_status igd_session_encode(igd_session *session, igd_net net, const void *pix
         return core_report(&session->err, &err,
                            core_fail(&err, IGD_ERR_STATE, "the model has no such net"));
     begin_read(session);
-    igd_status st = api_batch_views(&session->views, pixels, type, count, height, width,
-                                    channels, row_stride, image_stride, &err);
+    igd_status st = api_batch_views(&session->views, pixels, type, count, height, width, channels,
+                                    row_stride, image_stride, &err);
     if (st == IGD_OK)
-        st = mdl_session_encode(session, id, session->views.items, count, latents, capacity,
-                                &err);
+        st = mdl_session_encode(session, id, session->views.items, count, latents, capacity, &err);
     return end_read(session, &err, st);
 }
 
@@ -138,8 +137,8 @@ igd_status igd_session_patch_grid(const igd_session *session, size_t *rows, size
     if (!mdl_has(m, MDL_LOCAL))
         return core_report(NULL, &err,
                            core_fail(&err, IGD_ERR_STATE, "the model has no local model"));
-    size_t cells = (size_t)mdl_grid_count(m->cfg.image_size, m->cfg.arch[MDL_LOCAL].size,
-                                          m->cfg.patch_stride);
+    size_t cells =
+        (size_t)mdl_grid_count(m->cfg.image_size, m->cfg.arch[MDL_LOCAL].size, m->cfg.patch_stride);
     *rows = *cols = cells;
     return IGD_OK;
 }

@@ -2,8 +2,8 @@
 
 #include <math.h>
 
-void loss_recon_forward(loss_msssim *ms, const float *x, const float *y, size_t n,
-                        size_t per_image, double rho, double *mae, double *msv, double *rec)
+void loss_recon_forward(loss_msssim *ms, const float *x, const float *y, size_t n, size_t per_image,
+                        double rho, double *mae, double *msv, double *rec)
 {
     loss_msssim_forward(ms, x, y, rec); /* rec holds MS-SSIM for now */
 #pragma omp parallel for schedule(static)

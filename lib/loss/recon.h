@@ -9,8 +9,8 @@
 
 /* For n images x, y (planar, per_image floats each, through the plan ms of that shape):
  * mae[i], msv[i] (MS-SSIM) and rec[i]; any output but rec may be NULL. */
-void loss_recon_forward(loss_msssim *ms, const float *x, const float *y, size_t n,
-                        size_t per_image, double rho, double *mae, double *msv, double *rec);
+void loss_recon_forward(loss_msssim *ms, const float *x, const float *y, size_t n, size_t per_image,
+                        double rho, double *mae, double *msv, double *rec);
 /* dy = d(sum_i coef[i] * rec[i]) / dy after loss_recon_forward on the same x, y; scratch holds n
  * doubles. */
 void loss_recon_backward(loss_msssim *ms, const float *x, const float *y, size_t n,

@@ -202,15 +202,14 @@ static igd_status train_net(fit_run *r, int id, double seconds, core_err *err)
 }
 
 /* Scores images order[from .. to) with a temporary session into scores, in batches. */
-static igd_status score_samples(fit_run *r, size_t from, size_t to, double *scores,
-                                core_err *err)
+static igd_status score_samples(fit_run *r, size_t from, size_t to, double *scores, core_err *err)
 {
     igd_model *m = r->m;
     igd_session *s;
     CORE_TRY(mdl_session_create(m, &s, err));
     double *parts = core_malloc_array(r->cap, sizeof(double) * IGD_PART_COUNT);
-    igd_status st = parts ? IGD_OK
-                          : core_fail(err, IGD_ERR_OUT_OF_MEMORY, "allocating score parts");
+    igd_status st =
+        parts ? IGD_OK : core_fail(err, IGD_ERR_OUT_OF_MEMORY, "allocating score parts");
     for (size_t i = from; i < to && st == IGD_OK;) {
         size_t k = to - i < r->cap ? to - i : r->cap;
         st = load_views(r, &r->order[i], k, err);
@@ -245,8 +244,8 @@ static igd_status calibrate(fit_run *r, core_err *err)
         return st;
     m->threshold = t > 0 ? t : 1e-12;
     m->has_threshold = true;
-    mdl_log(m, IGD_LOG_INFO, "threshold %.6g: the %.3g quantile of %zu normal scores",
-            m->threshold, m->cfg.calib_quantile, to - from);
+    mdl_log(m, IGD_LOG_INFO, "threshold %.6g: the %.3g quantile of %zu normal scores", m->threshold,
+            m->cfg.calib_quantile, to - from);
     return IGD_OK;
 }
 

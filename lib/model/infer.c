@@ -98,8 +98,8 @@ void mdl_infer_terms(igd_model *m, const mdl_net *net, mdl_infer *inf, int n, do
 {
     if (inf->decode) {
         size_t per = (size_t)inf->channels * inf->side * inf->side;
-        loss_recon_forward(inf->ms, inf->pix, inf->rec, (size_t)inf->batch, per, m->cfg.rho,
-                           NULL, NULL, inf->ms_val);
+        loss_recon_forward(inf->ms, inf->pix, inf->rec, (size_t)inf->batch, per, m->cfg.rho, NULL,
+                           NULL, inf->ms_val);
         memcpy(rec, inf->ms_val, sizeof(double) * (size_t)n);
     } else {
         memset(rec, 0, sizeof(double) * (size_t)n);

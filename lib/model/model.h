@@ -105,8 +105,8 @@ struct igd_model {
     bool has_threshold;
     double threshold;
     core_rng rng;
-    nn_ctx ctx;      /* training and E-step */
-    float *patch_image; /* image_size^2 x channels: an image resized for patch cutting */
+    nn_ctx ctx;            /* training and E-step */
+    float *patch_image;    /* image_size^2 x channels: an image resized for patch cutting */
     pthread_rwlock_t lock; /* readers: detection; writers: every mutating call */
     mdl_callbacks cb;
     api_views views; /* the API's views of the batch of the running mutating call */
@@ -134,8 +134,7 @@ void mdl_pre_global(const igd_model *m, const io_view *v, float *out);
 /* Image -> image_size x image_size planar (for cutting patches). */
 void mdl_pre_image(const igd_model *m, const io_view *v, float *out);
 /* Copies the patch at (y, x) of a planar image of side `side` into out (patch x patch). */
-void mdl_cut_patch(const float *image, int channels, int side, int patch, int y, int x,
-                   float *out);
+void mdl_cut_patch(const float *image, int channels, int side, int patch, int y, int x, float *out);
 /* Patch grid positions along one axis: count, and the i-th offset (the last touches the edge). */
 int mdl_grid_count(int side, int patch, int stride);
 int mdl_grid_offset(int side, int patch, int stride, int i);
@@ -171,7 +170,6 @@ igd_status mdl_train_step(igd_model *m, int id, const io_view *views, size_t n, 
 void mdl_trainer_free(mdl_trainer *t);
 /* A training-mode forward pass of the encoder only: its batch normalisations' running averages
  * move towards the data's statistics, nothing else changes. */
-igd_status mdl_bn_warmup(igd_model *m, int id, const io_view *views, size_t count,
-                         core_err *err);
+igd_status mdl_bn_warmup(igd_model *m, int id, const io_view *views, size_t count, core_err *err);
 
 #endif

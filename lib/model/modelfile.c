@@ -419,8 +419,8 @@ static igd_status read_header(rd *r, uint32_t *flags)
         return r->st = core_fail(r->err, IGD_ERR_CORRUPT, "unknown flags in the model file");
     if (payload != r->end - HEADER - TRAILER)
         return r->st = core_fail(r->err, IGD_ERR_CORRUPT,
-                                 "the model file has %zu bytes; its header says %llu",
-                                 r->end, (unsigned long long)(payload + HEADER + TRAILER));
+                                 "the model file has %zu bytes; its header says %llu", r->end,
+                                 (unsigned long long)(payload + HEADER + TRAILER));
     if (memcmp(r->p + r->end - 4, END_MAGIC, 4) != 0)
         return r->st = core_fail(r->err, IGD_ERR_CORRUPT, "the model file's end mark is missing");
     uint32_t crc = (uint32_t)crc32(crc32(0L, Z_NULL, 0), r->p, (uInt)(r->end - TRAILER));
@@ -511,8 +511,7 @@ igd_status mdl_load_buffer(const void *data, size_t size, const igd_options *run
     for (int c = 0; c < m->cfg.channels && sub.st == IGD_OK; c++) {
         m->mean[c] = get_f64(&sub, "NORM");
         m->std[c] = get_f64(&sub, "NORM");
-        if (sub.st == IGD_OK &&
-            !(fabs(m->mean[c]) <= 1e3 && m->std[c] >= 1e-6 && m->std[c] <= 1e3))
+        if (sub.st == IGD_OK && !(fabs(m->mean[c]) <= 1e3 && m->std[c] >= 1e-6 && m->std[c] <= 1e3))
             bad(&sub, "%s: a normalisation constant is out of range", "NORM");
     }
     st = finish_section(&sub, "NORM");

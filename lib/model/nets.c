@@ -96,8 +96,7 @@ static double flat_size(const mdl_arch *a)
 double mdl_encoder_macs(const mdl_arch *a)
 {
     double f = flat_size(a);
-    double head = a->hidden > 0 ? f * a->hidden + (double)a->hidden * a->latent
-                                : f * a->latent;
+    double head = a->hidden > 0 ? f * a->hidden + (double)a->hidden * a->latent : f * a->latent;
     return trunk_macs(a) + head;
 }
 
@@ -129,8 +128,7 @@ static double trunk_params(const mdl_arch *a, bool layer_norm)
     double p = conv_params(a->channels, w, 3);
     for (int i = 0; i < a->depth; i++, w *= 2, side /= 2) {
         double norm = layer_norm ? 2 * w * side * side : 4 * w;
-        p += 2 * norm + conv_params(w, w, 3) + conv_params(w, 2 * w, 3) +
-             conv_params(w, 2 * w, 1);
+        p += 2 * norm + conv_params(w, w, 3) + conv_params(w, 2 * w, 3) + conv_params(w, 2 * w, 1);
     }
     return p;
 }

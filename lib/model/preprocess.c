@@ -16,8 +16,7 @@ void mdl_pre_image(const igd_model *m, const io_view *v, float *out)
     io_view_to_planar(v, (size_t)m->cfg.channels, (size_t)side, (size_t)side, out);
 }
 
-void mdl_cut_patch(const float *image, int channels, int side, int patch, int y, int x,
-                   float *out)
+void mdl_cut_patch(const float *image, int channels, int side, int patch, int y, int x, float *out)
 {
     for (int c = 0; c < channels; c++)
         for (int r = 0; r < patch; r++)

@@ -331,8 +331,8 @@ static igd_status encode_patches(igd_session *s, size_t image, int first, int n,
     return IGD_OK;
 }
 
-static igd_status encode_globals(igd_session *s, mdl_infer *inf, size_t first, int k,
-                                 void *user, core_err *err)
+static igd_status encode_globals(igd_session *s, mdl_infer *inf, size_t first, int k, void *user,
+                                 core_err *err)
 {
     (void)first;
     encode_state *es = user;

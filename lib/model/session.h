@@ -10,11 +10,11 @@ struct igd_session {
     igd_model *model;
     nn_ctx ctx;
     mdl_infer *inf[MDL_NETS];
-    mdl_infer *single;        /* the global model at batch 1, for calls with few images */
-    float *maps[MDL_NETS];    /* per-pixel maps of one inference batch */
-    float *image;             /* an image at image_size, planar, for cutting patches */
-    float *acc, *cnt;         /* image_size^2: folded patch maps and their overlap counts */
-    float *scratch;           /* input-sized work for heatmaps, grown on demand */
+    mdl_infer *single;     /* the global model at batch 1, for calls with few images */
+    float *maps[MDL_NETS]; /* per-pixel maps of one inference batch */
+    float *image;          /* an image at image_size, planar, for cutting patches */
+    float *acc, *cnt;      /* image_size^2: folded patch maps and their overlap counts */
+    float *scratch;        /* input-sized work for heatmaps, grown on demand */
     size_t scratch_cap;
     api_views views; /* the API's views of the batch of the running call */
     double *parts;   /* score parts of the running call's batch, grown on demand */

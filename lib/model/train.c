@@ -266,8 +266,7 @@ static void gather_latent_grads(const igd_model *m, const mdl_net *net, mdl_trai
     }
 }
 
-igd_status mdl_bn_warmup(igd_model *m, int id, const io_view *views, size_t count,
-                         core_err *err)
+igd_status mdl_bn_warmup(igd_model *m, int id, const io_view *views, size_t count, core_err *err)
 {
     mdl_net *net = &m->net[id];
     if (count < 2 || count > (size_t)1 << 20)
@@ -280,8 +279,8 @@ igd_status mdl_bn_warmup(igd_model *m, int id, const io_view *views, size_t coun
     return nn_graph_forward(t->enc, err);
 }
 
-igd_status mdl_train_step(igd_model *m, int id, const io_view *views, size_t count,
-                          double *losses, core_err *err)
+igd_status mdl_train_step(igd_model *m, int id, const io_view *views, size_t count, double *losses,
+                          core_err *err)
 {
     mdl_net *net = &m->net[id];
     if (!net->has_stats)

@@ -73,8 +73,8 @@ int nn_add(nn_graph *g, int x, int y)
     const dnnl_memory_desc_t srcs[2] = {*mx, *my};
     dnnl_primitive_desc_t pd;
     dnnl_binary_desc_t d;
-    igd_status st = nn_check(dnnl_binary_desc_init(&d, dnnl_binary_add, mx, my, mx), err,
-                             "sum descriptor");
+    igd_status st =
+        nn_check(dnnl_binary_desc_init(&d, dnnl_binary_add, mx, my, mx), err, "sum descriptor");
     if (st == IGD_OK)
         st = nn_prim_create(g, &a->fwd, &d, NULL, "sum", err);
     for (int i = 0; i < 2 && st == IGD_OK && g->mode == NN_TRAIN; i++) {

@@ -136,11 +136,11 @@ int nn_bn(nn_graph *g, int x, bool relu, bool frozen)
     b->channels = src->dims[1];
     b->per_channel = src->dims[0] * src->dims[2] * src->dims[3];
     const int64_t cdims[1] = {b->channels};
-    static const nn_init inits[BN_NPARAMS] = {NN_INIT_ONE, NN_INIT_ZERO, NN_INIT_ZERO,
-                                              NN_INIT_ONE};
+    static const nn_init inits[BN_NPARAMS] = {NN_INIT_ONE, NN_INIT_ZERO, NN_INIT_ZERO, NN_INIT_ONE};
     igd_status st = IGD_OK;
     for (int i = 0; i < BN_NPARAMS && st == IGD_OK; i++)
-        st = nn_params_claim(g->params, &g->cursor, 1, cdims, i < BN_MEAN, inits[i], 0, 0, &b->param[i], err);
+        st = nn_params_claim(g->params, &g->cursor, 1, cdims, i < BN_MEAN, inits[i], 0, 0,
+                             &b->param[i], err);
     if (st != IGD_OK)
         return nn_op_fail(g, &b->base, st);
     nn_plain_md(&b->stat_md, 1, cdims);
@@ -160,17 +160,17 @@ int nn_bn(nn_graph *g, int x, bool relu, bool frozen)
         st = nn_weight_create(g, b->param[i], false, &b->stat_md, &b->stat_md, &b->w[i], err);
     if (st == IGD_OK && training(g)) {
         const dnnl_memory_desc_t *dst = nn_prim_md(&b->fwd, dnnl_query_dst_md, 0);
-        st = nn_check(dnnl_batch_normalization_backward_desc_init(&d, dnnl_backward, dst, src,
-                                                                  BN_EPS, flags),
-                      err, "batch normalisation backward descriptor");
+        st = nn_check(
+            dnnl_batch_normalization_backward_desc_init(&d, dnnl_backward, dst, src, BN_EPS, flags),
+            err, "batch normalisation backward descriptor");
         if (st == IGD_OK)
             st = nn_prim_create(g, &b->bwd, &d, b->fwd.pd, "batch normalisation backward", err);
         if (st == IGD_OK)
-            st = nn_weight_create(g, b->param[BN_SCALE], true, &b->stat_md, &b->stat_md,
-                                  &b->dscale, err);
+            st = nn_weight_create(g, b->param[BN_SCALE], true, &b->stat_md, &b->stat_md, &b->dscale,
+                                  err);
         if (st == IGD_OK)
-            st = nn_weight_create(g, b->param[BN_SHIFT], true, &b->stat_md, &b->stat_md,
-                                  &b->dshift, err);
+            st = nn_weight_create(g, b->param[BN_SHIFT], true, &b->stat_md, &b->stat_md, &b->dshift,
+                                  err);
     }
     if (st != IGD_OK)
         return nn_op_fail(g, &b->base, st);

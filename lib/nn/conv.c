@@ -36,9 +36,9 @@ static igd_status moved_init(nn_graph *g, moved *m, const dnnl_memory_desc_t *wa
     m->md = *want;
     dnnl_primitive_desc_t pd;
     const dnnl_memory_desc_t *from = into_have ? want : have, *to = into_have ? have : want;
-    CORE_TRY(nn_check(dnnl_reorder_primitive_desc_create(&pd, from, g->ctx->engine, to,
-                                                         g->ctx->engine, g->attr),
-                      err, "reorder descriptor"));
+    CORE_TRY(nn_check(
+        dnnl_reorder_primitive_desc_create(&pd, from, g->ctx->engine, to, g->ctx->engine, g->attr),
+        err, "reorder descriptor"));
     return nn_prim_adopt(g, &m->move, pd, "convolution operand reorder", err);
 }
 
@@ -91,9 +91,8 @@ static igd_status conv_backward(nn_op *op, nn_graph *g, bool params, core_err *e
             CORE_TRY(moved_run(g, &c->bw_ddst, dy, c->bw_ddst.mem, err));
             ddst = c->bw_ddst.mem;
         }
-        dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, src},
-                                   {DNNL_ARG_DIFF_DST, ddst},
-                                   {DNNL_ARG_DIFF_WEIGHTS, c->dw->mem}};
+        dnnl_exec_arg_t args[4] = {
+            {DNNL_ARG_SRC, src}, {DNNL_ARG_DIFF_DST, ddst}, {DNNL_ARG_DIFF_WEIGHTS, c->dw->mem}};
         int n = 3;
         if (c->bias)
             args[n++] = (dnnl_exec_arg_t){DNNL_ARG_DIFF_BIAS, c->db->mem};
@@ -161,16 +160,14 @@ static igd_status make_bwd_weights(nn_graph *g, conv_op *c, const conv_shape *s,
     dnnl_convolution_desc_t d;
     CORE_TRY(nn_check(dnnl_convolution_backward_weights_desc_init(
                           &d, dnnl_convolution_direct, any ? &s->sany : &s->src, &s->wany,
-                          c->bias ? &s->bmd : NULL, any ? &s->dany : &s->dst, s->strides,
-                          s->pad, s->pad),
+                          c->bias ? &s->bmd : NULL, any ? &s->dany : &s->dst, s->strides, s->pad,
+                          s->pad),
                       err, "convolution backward-weights descriptor"));
-    return nn_prim_create(g, &c->bwd_weights, &d, c->fwd.pd, "convolution backward weights",
-                          err);
+    return nn_prim_create(g, &c->bwd_weights, &d, c->fwd.pd, "convolution backward weights", err);
 }
 
-static igd_status make_backward(nn_graph *g, conv_op *c, const conv_shape *s, size_t wp,
-                                size_t bp, const dnnl_memory_desc_t *wcanon, bool data,
-                                core_err *err)
+static igd_status make_backward(nn_graph *g, conv_op *c, const conv_shape *s, size_t wp, size_t bp,
+                                const dnnl_memory_desc_t *wcanon, bool data, core_err *err)
 {
     if (data) {
         CORE_TRY(make_bwd_data(g, c, s, false, err));
@@ -193,8 +190,8 @@ static igd_status make_backward(nn_graph *g, conv_op *c, const conv_shape *s, si
         g->reference_prims--;
         CORE_TRY(make_bwd_weights(g, c, s, true, err));
     }
-    CORE_TRY(moved_init(g, &c->bw_src, nn_prim_md(&c->bwd_weights, dnnl_query_src_md, 0),
-                        &s->src, false, err));
+    CORE_TRY(moved_init(g, &c->bw_src, nn_prim_md(&c->bwd_weights, dnnl_query_src_md, 0), &s->src,
+                        false, err));
     CORE_TRY(moved_init(g, &c->bw_ddst, nn_prim_md(&c->bwd_weights, dnnl_query_diff_dst_md, 0),
                         &s->dst, false, err));
     CORE_TRY(nn_weight_create(g, wp, true, wcanon,

@@ -204,7 +204,8 @@ static igd_status prim_finish(nn_graph *g, nn_prim *p, const char *what, core_er
         strncmp(impl, "ref", 3) == 0)
         g->reference_prims++;
     CORE_TRY(nn_check(dnnl_primitive_create(&p->prim, p->pd), err, what));
-    const dnnl_memory_desc_t *smd = dnnl_primitive_desc_query_md(p->pd, dnnl_query_scratchpad_md, 0);
+    const dnnl_memory_desc_t *smd =
+        dnnl_primitive_desc_query_md(p->pd, dnnl_query_scratchpad_md, 0);
     size_t size = smd ? dnnl_memory_desc_get_size(smd) : 0;
     if (size > g->scratch_size)
         g->scratch_size = size;
@@ -230,8 +231,8 @@ igd_status nn_prim_create_avoiding(nn_graph *g, nn_prim *p, const_dnnl_op_desc_t
     while (s == dnnl_success) {
         dnnl_primitive_desc_t pd = dnnl_primitive_desc_iterator_fetch(it);
         const char *impl = "";
-        if (pd && dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) ==
-                      dnnl_success &&
+        if (pd &&
+            dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) == dnnl_success &&
             !strstr(impl, avoid)) {
             dnnl_primitive_desc_iterator_destroy(it);
             return nn_prim_adopt(g, p, pd, what, err);
@@ -260,7 +261,8 @@ static igd_status prim_bind_scratch(nn_graph *g, nn_prim *p, core_err *err)
 {
     if (!p->pd || p->scratch)
         return IGD_OK;
-    const dnnl_memory_desc_t *smd = dnnl_primitive_desc_query_md(p->pd, dnnl_query_scratchpad_md, 0);
+    const dnnl_memory_desc_t *smd =
+        dnnl_primitive_desc_query_md(p->pd, dnnl_query_scratchpad_md, 0);
     if (!smd || dnnl_memory_desc_get_size(smd) == 0)
         return IGD_OK;
     return nn_check(dnnl_memory_create(&p->scratch, smd, g->ctx->engine, g->scratch), err,
@@ -289,8 +291,8 @@ igd_status nn_prim_exec(nn_graph *g, nn_prim *p, int nargs, dnnl_exec_arg_t *arg
         dnnl_memory_get_memory_desc(all[i].memory, &have);
         if (!want || !have || !dnnl_memory_desc_equal(want, have))
             return core_fail(err, IGD_ERR_BACKEND,
-                             "oneDNN failed with status %d: %s: argument %d does not match",
-                             (int)s, p->what, all[i].arg);
+                             "oneDNN failed with status %d: %s: argument %d does not match", (int)s,
+                             p->what, all[i].arg);
     }
     return nn_check(s, err, p->what);
 }
@@ -314,8 +316,8 @@ igd_status nn_graph_buffer(nn_graph *g, const dnnl_memory_desc_t *md, float **da
         return core_fail(err, IGD_ERR_OUT_OF_MEMORY, "allocating a %zu-byte tensor", size);
     memset(p, 0, size);
     dnnl_memory_t m = NULL;
-    igd_status st = mem ? nn_check(dnnl_memory_create(&m, md, g->ctx->engine, p), err, "memory")
-                        : IGD_OK;
+    igd_status st =
+        mem ? nn_check(dnnl_memory_create(&m, md, g->ctx->engine, p), err, "memory") : IGD_OK;
     if (st != IGD_OK) {
         core_free_aligned(p);
         return st;
@@ -359,8 +361,8 @@ static igd_status weight_finalize(nn_graph *g, nn_weight *w, core_err *err)
 {
     nn_params *p = g->params;
     const nn_param *q = &p->items[w->param];
-    float *canon = w->grad ? (g->accumulate ? g->grad_arena : p->grad) + q->offset
-                           : p->value + q->offset;
+    float *canon =
+        w->grad ? (g->accumulate ? g->grad_arena : p->grad) + q->offset : p->value + q->offset;
     CORE_TRY(memory_over(g, &w->canon_md, canon, &w->canon_mem, err));
     if (!w->reorder) {
         w->mem = w->canon_mem;
@@ -371,9 +373,9 @@ static igd_status weight_finalize(nn_graph *g, nn_weight *w, core_err *err)
     const dnnl_memory_desc_t *from = w->grad ? &w->prim_md : &w->canon_md;
     const dnnl_memory_desc_t *to = w->grad ? &w->canon_md : &w->prim_md;
     dnnl_primitive_desc_t pd;
-    CORE_TRY(nn_check(dnnl_reorder_primitive_desc_create(&pd, from, g->ctx->engine, to,
-                                                         g->ctx->engine, g->attr),
-                      err, "weight reorder"));
+    CORE_TRY(nn_check(
+        dnnl_reorder_primitive_desc_create(&pd, from, g->ctx->engine, to, g->ctx->engine, g->attr),
+        err, "weight reorder"));
     return nn_prim_adopt(g, &w->move, pd, "weight reorder", err);
 }
 

@@ -43,11 +43,11 @@ typedef struct nn_prim {
 
 typedef struct nn_tensor {
     dnnl_memory_desc_t md;
-    int alias;        /* -1, or the tensor whose buffers this one shares (a reshape) */
-    int consumers;    /* ops reading it */
-    bool needs_diff;  /* some op or the caller wants its gradient */
-    bool diff_set;    /* during backward: its diff holds a value */
-    bool to_spare;    /* during backward: the op running writes the spare buffer */
+    int alias;       /* -1, or the tensor whose buffers this one shares (a reshape) */
+    int consumers;   /* ops reading it */
+    bool needs_diff; /* some op or the caller wants its gradient */
+    bool diff_set;   /* during backward: its diff holds a value */
+    bool to_spare;   /* during backward: the op running writes the spare buffer */
     float *data, *diff, *spare;
     dnnl_memory_t mem, diff_mem, spare_mem;
 } nn_tensor;
@@ -74,13 +74,13 @@ struct nn_op {
  * primitive reads, or its gradient, which the primitive writes. */
 typedef struct nn_weight {
     size_t param;
-    bool grad;                   /* the gradient (else the values) */
+    bool grad; /* the gradient (else the values) */
     dnnl_memory_desc_t canon_md, prim_md;
-    bool reorder;                /* prim_md differs from canon_md: a copy in prim_md */
+    bool reorder; /* prim_md differs from canon_md: a copy in prim_md */
     float *copy;
-    dnnl_memory_t mem;           /* what the primitive reads or writes */
-    dnnl_memory_t canon_mem;     /* the store's values or gradients */
-    nn_prim move;                /* canonical -> copy (values) or copy -> canonical (gradient) */
+    dnnl_memory_t mem;       /* what the primitive reads or writes */
+    dnnl_memory_t canon_mem; /* the store's values or gradients */
+    nn_prim move;            /* canonical -> copy (values) or copy -> canonical (gradient) */
 } nn_weight;
 
 struct nn_graph {
@@ -106,10 +106,10 @@ struct nn_graph {
     dnnl_primitive_attr_t attr; /* user-managed scratchpad */
     size_t scratch_size;
     void *scratch;
-    uint64_t params_version;    /* version of the store the weight copies reflect */
+    uint64_t params_version; /* version of the store the weight copies reflect */
     bool finalized;
-    size_t reference_prims;     /* primitives running oneDNN's slow reference code */
-    igd_status status;          /* first error of the build, sticky */
+    size_t reference_prims; /* primitives running oneDNN's slow reference code */
+    igd_status status;      /* first error of the build, sticky */
     core_err err;
 };
 
@@ -160,8 +160,7 @@ igd_status nn_prim_create_avoiding(nn_graph *g, nn_prim *p, const_dnnl_op_desc_t
 igd_status nn_prim_adopt(nn_graph *g, nn_prim *p, dnnl_primitive_desc_t pd, const char *what,
                          core_err *err);
 const dnnl_memory_desc_t *nn_prim_md(const nn_prim *p, dnnl_query_t what, int index);
-igd_status nn_prim_exec(nn_graph *g, nn_prim *p, int nargs, dnnl_exec_arg_t *args,
-                        core_err *err);
+igd_status nn_prim_exec(nn_graph *g, nn_prim *p, int nargs, dnnl_exec_arg_t *args, core_err *err);
 void nn_prim_fini(nn_prim *p);
 
 /* Where an op writes the gradient of input tensor t, and the completion that adds it. */

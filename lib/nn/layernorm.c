@@ -70,14 +70,14 @@ static igd_status ln_backward(nn_op *op, nn_graph *g, bool params, core_err *err
         CORE_TRY(nn_check(dnnl_memory_set_data_handle(l->dsrc2, nn_diff_target_buf(g, op->in[0])),
                           err, "memory handle"));
     dnnl_exec_arg_t args[10] = {{DNNL_ARG_SRC, l->src2},
-                               {DNNL_ARG_MEAN, l->mean_mem},
-                               {DNNL_ARG_VARIANCE, l->var_mem},
-                               {DNNL_ARG_DIFF_DST, l->ddst2},
-                               {DNNL_ARG_SCALE, l->scale->mem},
-                               {DNNL_ARG_SHIFT, l->shift->mem},
-                               {DNNL_ARG_DIFF_SRC, l->dsrc2},
-                               {DNNL_ARG_DIFF_SCALE, params ? l->dscale->mem : l->junk_scale_mem},
-                               {DNNL_ARG_DIFF_SHIFT, params ? l->dshift->mem : l->junk_shift_mem}};
+                                {DNNL_ARG_MEAN, l->mean_mem},
+                                {DNNL_ARG_VARIANCE, l->var_mem},
+                                {DNNL_ARG_DIFF_DST, l->ddst2},
+                                {DNNL_ARG_SCALE, l->scale->mem},
+                                {DNNL_ARG_SHIFT, l->shift->mem},
+                                {DNNL_ARG_DIFF_SRC, l->dsrc2},
+                                {DNNL_ARG_DIFF_SCALE, params ? l->dscale->mem : l->junk_scale_mem},
+                                {DNNL_ARG_DIFF_SHIFT, params ? l->dshift->mem : l->junk_shift_mem}};
     CORE_TRY(nn_prim_exec(g, &l->bwd, 9, args, err));
     if (want_src)
         nn_diff_done(g, op->in[0]);
@@ -120,15 +120,16 @@ int nn_ln(nn_graph *g, int x)
     igd_status st =
         nn_params_claim(g->params, &g->cursor, 1, pdims, 1, NN_INIT_ONE, 0, 0, &l->pscale, err);
     if (st == IGD_OK)
-        st = nn_params_claim(g->params, &g->cursor, 1, pdims, 1, NN_INIT_ZERO, 0, 0, &l->pshift, err);
+        st = nn_params_claim(g->params, &g->cursor, 1, pdims, 1, NN_INIT_ZERO, 0, 0, &l->pshift,
+                             err);
     if (st != IGD_OK)
         return nn_op_fail(g, &l->base, st);
     const unsigned flags = dnnl_use_scale | dnnl_use_shift;
     dnnl_prop_kind_t prop = g->mode == NN_TRAIN ? dnnl_forward_training : dnnl_forward_inference;
     dnnl_layer_normalization_desc_t d;
-    st = nn_check(dnnl_layer_normalization_forward_desc_init(&d, prop, &l->md2, &l->stat_md,
-                                                             LN_EPS, flags),
-                  err, "layer normalisation descriptor");
+    st = nn_check(
+        dnnl_layer_normalization_forward_desc_init(&d, prop, &l->md2, &l->stat_md, LN_EPS, flags),
+        err, "layer normalisation descriptor");
     if (st == IGD_OK)
         st = nn_prim_create(g, &l->fwd, &d, NULL, "layer normalisation", err);
     if (st == IGD_OK)
@@ -136,18 +137,15 @@ int nn_ln(nn_graph *g, int x)
     if (st == IGD_OK)
         st = nn_weight_create(g, l->pshift, false, &l->param_md, &l->param_md, &l->shift, err);
     if (st == IGD_OK && g->mode == NN_TRAIN) {
-        st = nn_check(dnnl_layer_normalization_backward_desc_init(&d, dnnl_backward, &l->md2,
-                                                                  &l->md2, &l->stat_md, LN_EPS,
-                                                                  flags),
+        st = nn_check(dnnl_layer_normalization_backward_desc_init(
+                          &d, dnnl_backward, &l->md2, &l->md2, &l->stat_md, LN_EPS, flags),
                       err, "layer normalisation backward descriptor");
         if (st == IGD_OK)
             st = nn_prim_create(g, &l->bwd, &d, l->fwd.pd, "layer normalisation backward", err);
         if (st == IGD_OK)
-            st = nn_weight_create(g, l->pscale, true, &l->param_md, &l->param_md, &l->dscale,
-                                  err);
+            st = nn_weight_create(g, l->pscale, true, &l->param_md, &l->param_md, &l->dscale, err);
         if (st == IGD_OK)
-            st = nn_weight_create(g, l->pshift, true, &l->param_md, &l->param_md, &l->dshift,
-                                  err);
+            st = nn_weight_create(g, l->pshift, true, &l->param_md, &l->param_md, &l->dshift, err);
     }
     if (st != IGD_OK)
         return nn_op_fail(g, &l->base, st);

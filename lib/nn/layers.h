@@ -6,11 +6,7 @@
 
 #include "nn/graph.h"
 
-typedef enum nn_act {
-    NN_RELU = 0,
-    NN_SIGMOID = 1,
-    NN_TANH = 2
-} nn_act;
+typedef enum nn_act { NN_RELU = 0, NN_SIGMOID = 1, NN_TANH = 2 } nn_act;
 
 /* k x k convolution (k odd), stride 1, "same" zero padding, optional bias. */
 int nn_conv(nn_graph *g, int x, int64_t cout, int k, bool bias, nn_init init);

@@ -12,10 +12,10 @@ typedef struct linear_op {
     nn_prim fwd, bwd_data, bwd_weights;
     nn_weight *w, *w_bwd, *dw, *b, *db;
     bool bias;
-    bool per_sample;                   /* inference: one sample per execution */
-    dnnl_memory_desc_t src1, dst1;     /* one sample's input and output */
-    dnnl_memory_t src1_mem, dst1_mem;  /* views moved from sample to sample */
-    size_t src_step, dst_step;         /* bytes between samples */
+    bool per_sample;                  /* inference: one sample per execution */
+    dnnl_memory_desc_t src1, dst1;    /* one sample's input and output */
+    dnnl_memory_t src1_mem, dst1_mem; /* views moved from sample to sample */
+    size_t src_step, dst_step;        /* bytes between samples */
 } linear_op;
 
 static igd_status linear_finalize(nn_op *op, nn_graph *g, core_err *err)
@@ -26,9 +26,9 @@ static igd_status linear_finalize(nn_op *op, nn_graph *g, core_err *err)
     CORE_TRY(nn_check(dnnl_memory_create(&l->src1_mem, &l->src1, g->ctx->engine,
                                          nn_tensor_at(g, op->in[0])->data),
                       err, "memory view"));
-    return nn_check(dnnl_memory_create(&l->dst1_mem, &l->dst1, g->ctx->engine,
-                                       nn_tensor_at(g, op->out)->data),
-                    err, "memory view");
+    return nn_check(
+        dnnl_memory_create(&l->dst1_mem, &l->dst1, g->ctx->engine, nn_tensor_at(g, op->out)->data),
+        err, "memory view");
 }
 
 static igd_status linear_forward(nn_op *op, nn_graph *g, core_err *err)
@@ -62,9 +62,8 @@ static igd_status linear_backward(nn_op *op, nn_graph *g, bool params, core_err 
     nn_tensor *x = nn_tensor_at(g, op->in[0]);
     dnnl_memory_t dy = nn_tensor_at(g, op->out)->diff_mem;
     if (params) {
-        dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, x->mem},
-                                   {DNNL_ARG_DIFF_DST, dy},
-                                   {DNNL_ARG_DIFF_WEIGHTS, l->dw->mem}};
+        dnnl_exec_arg_t args[4] = {
+            {DNNL_ARG_SRC, x->mem}, {DNNL_ARG_DIFF_DST, dy}, {DNNL_ARG_DIFF_WEIGHTS, l->dw->mem}};
         int n = 3;
         if (l->bias)
             args[n++] = (dnnl_exec_arg_t){DNNL_ARG_DIFF_BIAS, l->db->mem};
@@ -114,7 +113,8 @@ int nn_linear(nn_graph *g, int x, int64_t out, bool bias, nn_init init)
     const int64_t fan_in = wdims[1] * wdims[2] * wdims[3];
     const int64_t bdims[1] = {out}, ddims[2] = {src->dims[0], out};
     size_t wp, bp = 0;
-    igd_status st = nn_params_claim(g->params, &g->cursor, nd, wdims, 1, init, (int)fan_in, (int)out, &wp, err);
+    igd_status st =
+        nn_params_claim(g->params, &g->cursor, nd, wdims, 1, init, (int)fan_in, (int)out, &wp, err);
     if (st == IGD_OK && bias)
         st = nn_params_claim(g->params, &g->cursor, 1, bdims, 1, NN_INIT_ZERO, 0, 0, &bp, err);
     if (st != IGD_OK)
@@ -143,9 +143,9 @@ int nn_linear(nn_graph *g, int x, int64_t out, bool bias, nn_init init)
         fdst = &l->dst1;
     }
     if (st == IGD_OK)
-        st = nn_check(dnnl_inner_product_forward_desc_init(&d, prop, fsrc, &wany,
-                                                           bias ? &bmd : NULL, fdst),
-                      err, "linear descriptor");
+        st = nn_check(
+            dnnl_inner_product_forward_desc_init(&d, prop, fsrc, &wany, bias ? &bmd : NULL, fdst),
+            err, "linear descriptor");
     if (st == IGD_OK)
         st = nn_prim_create(g, &l->fwd, &d, NULL, "linear", err);
     if (st == IGD_OK)
@@ -164,16 +164,15 @@ int nn_linear(nn_graph *g, int x, int64_t out, bool bias, nn_init init)
                                              "linear backward data", err);
             if (st == IGD_OK)
                 st = nn_weight_create(g, wp, false, &wcanon,
-                                      nn_prim_md(&l->bwd_data, dnnl_query_weights_md, 0),
-                                      &l->w_bwd, err);
+                                      nn_prim_md(&l->bwd_data, dnnl_query_weights_md, 0), &l->w_bwd,
+                                      err);
         }
         if (st == IGD_OK)
-            st = nn_check(dnnl_inner_product_backward_weights_desc_init(
-                              &d, src, &wany, bias ? &bmd : NULL, &dmd),
+            st = nn_check(dnnl_inner_product_backward_weights_desc_init(&d, src, &wany,
+                                                                        bias ? &bmd : NULL, &dmd),
                           err, "linear backward-weights descriptor");
         if (st == IGD_OK)
-            st = nn_prim_create(g, &l->bwd_weights, &d, l->fwd.pd, "linear backward weights",
-                                err);
+            st = nn_prim_create(g, &l->bwd_weights, &d, l->fwd.pd, "linear backward weights", err);
         if (st == IGD_OK)
             st = nn_weight_create(g, wp, true, &wcanon,
                                   nn_prim_md(&l->bwd_weights, dnnl_query_diff_weights_md, 0),

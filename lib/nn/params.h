@@ -18,16 +18,16 @@
 typedef enum nn_init {
     NN_INIT_ZERO = 0,
     NN_INIT_ONE = 1,
-    NN_INIT_HE_UNIFORM = 2,     /* U(-b, b), b = sqrt(6 / fan_in) */
-    NN_INIT_XAVIER_UNIFORM = 3  /* U(-b, b), b = sqrt(6 / (fan_in + fan_out)) */
+    NN_INIT_HE_UNIFORM = 2,    /* U(-b, b), b = sqrt(6 / fan_in) */
+    NN_INIT_XAVIER_UNIFORM = 3 /* U(-b, b), b = sqrt(6 / (fan_in + fan_out)) */
 } nn_init;
 
 typedef struct nn_param {
     int ndims;
     int64_t dims[4];
-    size_t count;   /* elements */
-    size_t offset;  /* into the arenas, in elements (64-byte aligned) */
-    int trainable;  /* 0 for running statistics */
+    size_t count;  /* elements */
+    size_t offset; /* into the arenas, in elements (64-byte aligned) */
+    int trainable; /* 0 for running statistics */
     nn_init init;
     int fan_in, fan_out;
 } nn_param;
@@ -35,7 +35,7 @@ typedef struct nn_param {
 typedef struct nn_params {
     nn_param *items;
     size_t count, capacity;
-    size_t total;   /* elements in each arena */
+    size_t total; /* elements in each arena */
     float *value, *grad, *m, *v;
     int committed;
     uint64_t version; /* changes whenever values change */

@@ -57,9 +57,10 @@ int nn_pool2(nn_graph *g, int x)
     nn_any_md(&dany, 4, ddims);
     dnnl_prop_kind_t prop = g->mode == NN_TRAIN ? dnnl_forward_training : dnnl_forward_inference;
     dnnl_pooling_desc_t d;
-    igd_status st = nn_check(dnnl_pooling_forward_desc_init(&d, prop, dnnl_pooling_avg_include_padding,
-                                                            src, &dany, strides, kernel, pad, pad),
-                             err, "pooling descriptor");
+    igd_status st =
+        nn_check(dnnl_pooling_forward_desc_init(&d, prop, dnnl_pooling_avg_include_padding, src,
+                                                &dany, strides, kernel, pad, pad),
+                 err, "pooling descriptor");
     if (st == IGD_OK)
         st = nn_prim_create(g, &p->fwd, &d, NULL, "pooling", err);
     const dnnl_memory_desc_t *dst = st == IGD_OK ? nn_prim_md(&p->fwd, dnnl_query_dst_md, 0) : NULL;

@@ -53,9 +53,9 @@ int nn_reorder(nn_graph *g, int x, const dnnl_memory_desc_t *md)
     r->base.nin = 1;
     core_err *err = &g->err;
     dnnl_primitive_desc_t pd;
-    igd_status st = nn_check(dnnl_reorder_primitive_desc_create(&pd, src, g->ctx->engine, md,
-                                                                g->ctx->engine, g->attr),
-                             err, "reorder descriptor");
+    igd_status st = nn_check(
+        dnnl_reorder_primitive_desc_create(&pd, src, g->ctx->engine, md, g->ctx->engine, g->attr),
+        err, "reorder descriptor");
     if (st == IGD_OK)
         st = nn_prim_adopt(g, &r->fwd, pd, "reorder", err);
     if (st == IGD_OK && g->mode == NN_TRAIN && nn_tensor_at(g, x)->needs_diff) {

@@ -53,16 +53,16 @@ int nn_up2(nn_graph *g, int x)
     nn_any_md(&dany, 4, ddims);
     dnnl_prop_kind_t prop = g->mode == NN_TRAIN ? dnnl_forward_training : dnnl_forward_inference;
     dnnl_resampling_desc_t d;
-    igd_status st = nn_check(dnnl_resampling_forward_desc_init(&d, prop, dnnl_resampling_nearest,
-                                                               factors, src, &dany),
-                             err, "upsampling descriptor");
+    igd_status st = nn_check(
+        dnnl_resampling_forward_desc_init(&d, prop, dnnl_resampling_nearest, factors, src, &dany),
+        err, "upsampling descriptor");
     if (st == IGD_OK)
         st = nn_prim_create(g, &u->fwd, &d, NULL, "upsampling", err);
     const dnnl_memory_desc_t *dst = st == IGD_OK ? nn_prim_md(&u->fwd, dnnl_query_dst_md, 0) : NULL;
     if (st == IGD_OK && g->mode == NN_TRAIN && nn_tensor_at(g, x)->needs_diff) {
-        st = nn_check(dnnl_resampling_backward_desc_init(&d, dnnl_resampling_nearest, factors, src,
-                                                         dst),
-                      err, "upsampling backward descriptor");
+        st = nn_check(
+            dnnl_resampling_backward_desc_init(&d, dnnl_resampling_nearest, factors, src, dst), err,
+            "upsampling backward descriptor");
         if (st == IGD_OK)
             st = nn_prim_create(g, &u->bwd, &d, u->fwd.pd, "upsampling backward", err);
     }

@@ -56,8 +56,10 @@ START_TEST(every_option_is_described)
             int64_t v;
             ck_assert_igd_ok(igd_options_get_int(o, key, &v));
             ck_assert_int_eq(v, (int64_t)def);
-            ck_assert_int_eq(igd_options_set_int(o, key, (int64_t)hi + 1), IGD_ERR_INVALID_ARGUMENT);
-            ck_assert_int_eq(igd_options_set_int(o, key, (int64_t)lo - 1), IGD_ERR_INVALID_ARGUMENT);
+            ck_assert_int_eq(igd_options_set_int(o, key, (int64_t)hi + 1),
+                             IGD_ERR_INVALID_ARGUMENT);
+            ck_assert_int_eq(igd_options_set_int(o, key, (int64_t)lo - 1),
+                             IGD_ERR_INVALID_ARGUMENT);
             ck_assert_int_eq(igd_options_set_real(o, key, def), IGD_ERR_INVALID_ARGUMENT);
         } else {
             double v;

@@ -138,8 +138,7 @@ START_TEST(reconstruction_values_and_gradients)
         double e = fabs(dy[i] - fd) / fmax(fabs(fd), 1e-4);
         worst = e > worst ? e : worst;
     }
-    printf("gradient check %-28s max relative error %.2e\n", "reconstruction (MAE+MS-SSIM)",
-           worst);
+    printf("gradient check %-28s max relative error %.2e\n", "reconstruction (MAE+MS-SSIM)", worst);
     ck_assert_double_lt(worst, 2e-2);
     /* Maps: identical images give 0 error everywhere; a difference raises the map there. */
     float *map = malloc(sizeof(float) * N * H * W);

@@ -57,7 +57,8 @@ igd_model *mt_trained_model(int nets, int steps)
         if (!(nets & id))
             continue;
         ck_assert_igd_ok(igd_model_estep_begin(m, (igd_net)id));
-        ck_assert_igd_ok(igd_model_estep_add(m, (igd_net)id, img, IGD_PIXEL_U8, 16, 24, 24, 1, 0, 0));
+        ck_assert_igd_ok(
+            igd_model_estep_add(m, (igd_net)id, img, IGD_PIXEL_U8, 16, 24, 24, 1, 0, 0));
         ck_assert_igd_ok(igd_model_estep_finish(m, (igd_net)id));
         for (int s = 0; s < steps; s++)
             ck_assert_igd_ok(igd_model_train_step(m, (igd_net)id, img + (s % 2) * 8 * 576,

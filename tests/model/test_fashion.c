@@ -97,8 +97,8 @@ START_TEST(one_class_auroc_clearly_above_chance)
     }
     igd_session *s;
     ck_assert_igd_ok(igd_session_create(m, &s));
-    ck_assert_igd_ok(igd_session_detect(s, px, IGD_PIXEL_U8, n, 28, 28, 1, 0, 0, scores, NULL,
-                                        NULL, 0));
+    ck_assert_igd_ok(
+        igd_session_detect(s, px, IGD_PIXEL_U8, n, 28, 28, 1, 0, 0, scores, NULL, NULL, 0));
     double auc;
     ck_assert_igd_ok(igd_metric_auroc(scores, labels, n, &auc));
     printf("Fashion-MNIST class %d, 3000 training images, 2 epochs: AUROC %.4f\n", normal, auc);

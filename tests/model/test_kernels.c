@@ -46,17 +46,17 @@ START_TEST(no_reference_kernels)
                 ck_assert_igd_ok(
                     igd_model_estep_add(m, (igd_net)id, img, IGD_PIXEL_U8, 8, 32, 32, 3, 0, 0));
                 ck_assert_igd_ok(igd_model_estep_finish(m, (igd_net)id));
-                ck_assert_igd_ok(igd_model_train_step(m, (igd_net)id, img, IGD_PIXEL_U8, 8, 32,
-                                                      32, 3, 0, 0, NULL, 0));
+                ck_assert_igd_ok(igd_model_train_step(m, (igd_net)id, img, IGD_PIXEL_U8, 8, 32, 32,
+                                                      3, 0, 0, NULL, 0));
             }
             igd_session *s;
             ck_assert_igd_ok(igd_session_create(m, &s));
             for (int id = 0; id < MDL_NETS; id++) {
-                size_t refs = trainer_refs(m->net[id].trainer) +
-                              s->inf[id]->enc->reference_prims + s->inf[id]->dec->reference_prims;
-                ck_assert_msg(refs == 0,
-                              "%zu reference kernels: channels %d, width %d, %s model", refs,
-                              channels[ci], widths[wi], id == MDL_GLOBAL ? "global" : "local");
+                size_t refs = trainer_refs(m->net[id].trainer) + s->inf[id]->enc->reference_prims +
+                              s->inf[id]->dec->reference_prims;
+                ck_assert_msg(refs == 0, "%zu reference kernels: channels %d, width %d, %s model",
+                              refs, channels[ci], widths[wi],
+                              id == MDL_GLOBAL ? "global" : "local");
             }
             igd_session_free(s);
             igd_model_free(m);
@@ -69,14 +69,16 @@ END_TEST
  * against before anything is built) is exactly what the networks define. */
 START_TEST(parameter_count_matches_the_networks)
 {
-    static const int cfg[][7] = {{1, 32, 16, 3, 128, 512, 0}, {3, 64, 8, 3, 32, 0, 0},
-                                 {1, 16, 4, 2, 8, 0, 1},      {3, 28, 6, 2, 16, 64, 0},
+    static const int cfg[][7] = {{1, 32, 16, 3, 128, 512, 0},
+                                 {3, 64, 8, 3, 32, 0, 0},
+                                 {1, 16, 4, 2, 8, 0, 1},
+                                 {3, 28, 6, 2, 16, 64, 0},
                                  {1, 32, 32, 4, 128, 256, 0}};
     for (size_t i = 0; i < sizeof cfg / sizeof cfg[0]; i++) {
         igd_options *o;
         ck_assert_igd_ok(igd_options_create(&o));
-        const igd_option keys[6] = {IGD_OPT_CHANNELS,   IGD_OPT_GLOBAL_SIZE, IGD_OPT_BASE_WIDTH,
-                                    IGD_OPT_DEPTH,      IGD_OPT_LATENT_SIZE, IGD_OPT_HIDDEN_SIZE};
+        const igd_option keys[6] = {IGD_OPT_CHANNELS, IGD_OPT_GLOBAL_SIZE, IGD_OPT_BASE_WIDTH,
+                                    IGD_OPT_DEPTH,    IGD_OPT_LATENT_SIZE, IGD_OPT_HIDDEN_SIZE};
         for (int k = 0; k < 6; k++)
             ck_assert_igd_ok(igd_options_set_int(o, keys[k], cfg[i][k]));
         ck_assert_igd_ok(igd_options_set_int(o, IGD_OPT_BN_MODE, cfg[i][6]));

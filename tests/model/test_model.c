@@ -40,8 +40,7 @@ START_TEST(create_and_configuration_errors)
     ck_assert_int_eq(igd_model_set_option_int(m, IGD_OPT_RHO, 1), IGD_ERR_INVALID_ARGUMENT);
     ck_assert_int_eq(igd_model_set_option_int(m, (igd_option)999, 1), IGD_ERR_INVALID_ARGUMENT);
     ck_assert_igd_ok(igd_model_set_option_int(m, IGD_OPT_THREADS, 1));
-    ck_assert_int_eq(igd_model_set_option_int(NULL, IGD_OPT_THREADS, 1),
-                     IGD_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(igd_model_set_option_int(NULL, IGD_OPT_THREADS, 1), IGD_ERR_INVALID_ARGUMENT);
     ck_assert_int_eq(igd_model_get_options(NULL, &got), IGD_ERR_INVALID_ARGUMENT);
     igd_model_free(m);
     igd_model_free(NULL);
@@ -82,8 +81,8 @@ START_TEST(estep_matches_direct_computation)
         const size_t n = 40;
         unsigned char *img = mt_images(n, 20, 20, 1, 5);
         ck_assert_igd_ok(igd_model_estep_begin(m, IGD_NET_GLOBAL));
-        ck_assert_igd_ok(igd_model_estep_add(m, IGD_NET_GLOBAL, img, IGD_PIXEL_U8, 25, 20, 20, 1,
-                                             0, 0));
+        ck_assert_igd_ok(
+            igd_model_estep_add(m, IGD_NET_GLOBAL, img, IGD_PIXEL_U8, 25, 20, 20, 1, 0, 0));
         ck_assert_igd_ok(igd_model_estep_add(m, IGD_NET_GLOBAL, img + 25 * 400, IGD_PIXEL_U8,
                                              n - 25, 20, 20, 1, 0, 0));
         ck_assert_igd_ok(igd_model_estep_finish(m, IGD_NET_GLOBAL));
@@ -112,8 +111,8 @@ START_TEST(estep_matches_direct_computation)
             ck_assert_double_ge(spread, 1.0);
         /* Scores use exactly that classifier. */
         double parts[IGD_PART_COUNT], score;
-        ck_assert_igd_ok(igd_session_detect(s, img, IGD_PIXEL_U8, 1, 20, 20, 1, 0, 0, &score,
-                                            NULL, parts, IGD_PART_COUNT));
+        ck_assert_igd_ok(igd_session_detect(s, img, IGD_PIXEL_U8, 1, 20, 20, 1, 0, 0, &score, NULL,
+                                            parts, IGD_PART_COUNT));
         double d2 = 0;
         for (int k = 0; k < 8; k++)
             d2 += (z[k] - center[k]) * (z[k] - center[k]);
@@ -134,8 +133,8 @@ START_TEST(estep_and_train_errors)
     igd_options_free(o);
     unsigned char *img = mt_images(8, 16, 16, 1, 1);
     double losses[IGD_LOSS_COUNT];
-    ck_assert_int_eq(igd_model_train_step(m, IGD_NET_GLOBAL, img, IGD_PIXEL_U8, 8, 16, 16, 1, 0,
-                                          0, losses, IGD_LOSS_COUNT),
+    ck_assert_int_eq(igd_model_train_step(m, IGD_NET_GLOBAL, img, IGD_PIXEL_U8, 8, 16, 16, 1, 0, 0,
+                                          losses, IGD_LOSS_COUNT),
                      IGD_ERR_STATE);
     ck_assert_ptr_nonnull(strstr(igd_model_error(m), "E-step"));
     ck_assert_int_eq(igd_model_estep_add(m, IGD_NET_GLOBAL, img, IGD_PIXEL_U8, 8, 16, 16, 1, 0, 0),
@@ -148,9 +147,9 @@ START_TEST(estep_and_train_errors)
     ck_assert_int_eq(igd_model_estep_finish(m, IGD_NET_GLOBAL), IGD_ERR_STATE);
     ck_assert_int_eq(igd_model_estep_add(m, IGD_NET_GLOBAL, NULL, IGD_PIXEL_U8, 8, 16, 16, 1, 0, 0),
                      IGD_ERR_INVALID_ARGUMENT);
-    ck_assert_int_eq(igd_model_estep_add(m, IGD_NET_GLOBAL, img, (igd_pixel_type)9, 8, 16, 16, 1,
-                                         0, 0),
-                     IGD_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(
+        igd_model_estep_add(m, IGD_NET_GLOBAL, img, (igd_pixel_type)9, 8, 16, 16, 1, 0, 0),
+        IGD_ERR_INVALID_ARGUMENT);
     ck_assert_int_eq(igd_model_estep_add(m, IGD_NET_GLOBAL, img, IGD_PIXEL_U8, 8, 16, 16, 2, 0, 0),
                      IGD_ERR_INVALID_ARGUMENT);
     ck_assert_int_eq(igd_model_estep_add(m, IGD_NET_GLOBAL, img, IGD_PIXEL_U8, 0, 16, 16, 1, 0, 0),
@@ -159,22 +158,22 @@ START_TEST(estep_and_train_errors)
                      IGD_ERR_INVALID_ARGUMENT);
     ck_assert_igd_ok(igd_model_estep_add(m, IGD_NET_GLOBAL, img, IGD_PIXEL_U8, 8, 16, 16, 1, 0, 0));
     ck_assert_igd_ok(igd_model_estep_finish(m, IGD_NET_GLOBAL));
-    ck_assert_int_eq(igd_model_train_step(m, IGD_NET_GLOBAL, img, IGD_PIXEL_U8, 1, 16, 16, 1, 0,
-                                          0, NULL, 0),
-                     IGD_ERR_INVALID_ARGUMENT);
-    ck_assert_int_eq(igd_model_train_step(m, IGD_NET_GLOBAL, img, IGD_PIXEL_U8, 8, 16, 16, 1, 0,
-                                          0, NULL, 3),
-                     IGD_ERR_INVALID_ARGUMENT);
-    ck_assert_int_eq(igd_model_train_step(NULL, IGD_NET_GLOBAL, img, IGD_PIXEL_U8, 8, 16, 16, 1,
-                                          0, 0, NULL, 0),
-                     IGD_ERR_INVALID_ARGUMENT);
-    ck_assert_int_eq(igd_model_train_step(m, IGD_NET_LOCAL, img, IGD_PIXEL_U8, 8, 16, 16, 1, 0, 0,
-                                          NULL, 0),
-                     IGD_ERR_STATE);
+    ck_assert_int_eq(
+        igd_model_train_step(m, IGD_NET_GLOBAL, img, IGD_PIXEL_U8, 1, 16, 16, 1, 0, 0, NULL, 0),
+        IGD_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(
+        igd_model_train_step(m, IGD_NET_GLOBAL, img, IGD_PIXEL_U8, 8, 16, 16, 1, 0, 0, NULL, 3),
+        IGD_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(
+        igd_model_train_step(NULL, IGD_NET_GLOBAL, img, IGD_PIXEL_U8, 8, 16, 16, 1, 0, 0, NULL, 0),
+        IGD_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(
+        igd_model_train_step(m, IGD_NET_LOCAL, img, IGD_PIXEL_U8, 8, 16, 16, 1, 0, 0, NULL, 0),
+        IGD_ERR_STATE);
     /* A shorter losses buffer receives the first terms only. */
     double two[3] = {-1, -1, -7};
-    ck_assert_igd_ok(igd_model_train_step(m, IGD_NET_GLOBAL, img, IGD_PIXEL_U8, 8, 16, 16, 1, 0,
-                                          0, two, 2));
+    ck_assert_igd_ok(
+        igd_model_train_step(m, IGD_NET_GLOBAL, img, IGD_PIXEL_U8, 8, 16, 16, 1, 0, 0, two, 2));
     ck_assert(two[0] > 0 && two[1] >= 0 && two[2] == -7);
     float c[8];
     double spread;
@@ -210,8 +209,8 @@ START_TEST(detect_accepts_every_pixel_layout)
     double a[6], b[6], c[6], d[6];
     ck_assert_igd_ok(igd_session_detect(s, u8, IGD_PIXEL_U8, n, h, w, 1, 0, 0, a, NULL, NULL, 0));
     ck_assert_igd_ok(igd_session_detect(s, f32, IGD_PIXEL_F32, n, h, w, 1, 0, 0, b, NULL, NULL, 0));
-    ck_assert_igd_ok(igd_session_detect(s, wide, IGD_PIXEL_U8, n, h, w, 1, 40, 1000, c, NULL, NULL,
-                                        0));
+    ck_assert_igd_ok(
+        igd_session_detect(s, wide, IGD_PIXEL_U8, n, h, w, 1, 40, 1000, c, NULL, NULL, 0));
     ck_assert_igd_ok(igd_session_detect(s, rgb, IGD_PIXEL_U8, n, h, w, 3, 0, 0, d, NULL, NULL, 0));
     for (size_t i = 0; i < n; i++) {
         ck_assert(a[i] > 0 && isfinite(a[i]));
@@ -222,8 +221,8 @@ START_TEST(detect_accepts_every_pixel_layout)
     /* One image at a time (a batch-1 graph) gives the batch's scores bit for bit. */
     for (size_t i = 0; i < n; i++) {
         double one;
-        ck_assert_igd_ok(igd_session_detect(s, u8 + i * h * w, IGD_PIXEL_U8, 1, h, w, 1, 0, 0,
-                                            &one, NULL, NULL, 0));
+        ck_assert_igd_ok(igd_session_detect(s, u8 + i * h * w, IGD_PIXEL_U8, 1, h, w, 1, 0, 0, &one,
+                                            NULL, NULL, 0));
         ck_assert(one == a[i]);
     }
     free(u8);
@@ -244,13 +243,13 @@ START_TEST(detect_parts_decisions_and_thresholds)
     unsigned char *img = mt_images(n, h, w, 1, 21);
     double scores[6], parts[6 * IGD_PART_COUNT], few[6 * 3];
     unsigned char dec[6];
-    ck_assert_int_eq(igd_session_detect(s, img, IGD_PIXEL_U8, n, h, w, 1, 0, 0, scores, dec, NULL,
-                                        0),
-                     IGD_ERR_STATE);
+    ck_assert_int_eq(
+        igd_session_detect(s, img, IGD_PIXEL_U8, n, h, w, 1, 0, 0, scores, dec, NULL, 0),
+        IGD_ERR_STATE);
     double t;
     ck_assert_int_eq(igd_model_get_threshold(m, &t), IGD_ERR_STATE);
-    ck_assert_igd_ok(igd_session_detect(s, img, IGD_PIXEL_U8, n, h, w, 1, 0, 0, scores, NULL,
-                                        parts, IGD_PART_COUNT));
+    ck_assert_igd_ok(igd_session_detect(s, img, IGD_PIXEL_U8, n, h, w, 1, 0, 0, scores, NULL, parts,
+                                        IGD_PART_COUNT));
     for (size_t i = 0; i < n; i++) {
         const double *p = parts + i * IGD_PART_COUNT;
         ck_assert(p[IGD_PART_SCORE] == scores[i]);
@@ -264,8 +263,8 @@ START_TEST(detect_parts_decisions_and_thresholds)
     /* The threshold at the median: half the images are anomalous, normalised 0.5 there. */
     ck_assert_igd_ok(igd_model_calibrate(m, scores, n, 0.5));
     ck_assert_igd_ok(igd_model_get_threshold(m, &t));
-    ck_assert_igd_ok(igd_session_detect(s, img, IGD_PIXEL_U8, n, h, w, 1, 0, 0, scores, dec, few,
-                                        3));
+    ck_assert_igd_ok(
+        igd_session_detect(s, img, IGD_PIXEL_U8, n, h, w, 1, 0, 0, scores, dec, few, 3));
     int anomalous = 0;
     double norm[6];
     ck_assert_igd_ok(igd_model_normalize_scores(m, scores, n, norm));
@@ -290,19 +289,19 @@ START_TEST(detect_parts_decisions_and_thresholds)
     ck_assert_int_eq(igd_model_calibrate(NULL, scores, n, 0.5), IGD_ERR_INVALID_ARGUMENT);
     ck_assert_int_eq(igd_model_normalize_scores(m, NULL, n, norm), IGD_ERR_INVALID_ARGUMENT);
     /* Error paths of detect. */
-    ck_assert_int_eq(igd_session_detect(s, img, IGD_PIXEL_U8, n, h, w, 1, 0, 0, NULL, NULL, NULL,
-                                        0),
-                     IGD_ERR_INVALID_ARGUMENT);
-    ck_assert_int_eq(igd_session_detect(s, img, IGD_PIXEL_U8, n, h, w, 1, 0, 0, scores, NULL, NULL,
-                                        2),
-                     IGD_ERR_INVALID_ARGUMENT);
-    ck_assert_int_eq(igd_session_detect(s, img, IGD_PIXEL_U8, n, h, w, 4, 0, 0, scores, NULL, NULL,
-                                        0),
-                     IGD_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(
+        igd_session_detect(s, img, IGD_PIXEL_U8, n, h, w, 1, 0, 0, NULL, NULL, NULL, 0),
+        IGD_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(
+        igd_session_detect(s, img, IGD_PIXEL_U8, n, h, w, 1, 0, 0, scores, NULL, NULL, 2),
+        IGD_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(
+        igd_session_detect(s, img, IGD_PIXEL_U8, n, h, w, 4, 0, 0, scores, NULL, NULL, 0),
+        IGD_ERR_INVALID_ARGUMENT);
     ck_assert_ptr_nonnull(strstr(igd_session_error(s), "channel"));
-    ck_assert_int_eq(igd_session_detect(NULL, img, IGD_PIXEL_U8, n, h, w, 1, 0, 0, scores, NULL,
-                                        NULL, 0),
-                     IGD_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(
+        igd_session_detect(NULL, img, IGD_PIXEL_U8, n, h, w, 1, 0, 0, scores, NULL, NULL, 0),
+        IGD_ERR_INVALID_ARGUMENT);
     ck_assert_str_eq(igd_session_error(NULL), "");
     free(img);
     igd_session_free(s);
@@ -323,19 +322,19 @@ START_TEST(encode_and_patch_grid)
     ck_assert_uint_eq(cols, 3);
     unsigned char *img = mt_images(2, 24, 24, 1, 4);
     float z[2 * 9 * 8];
-    ck_assert_igd_ok(igd_session_encode(s, IGD_NET_LOCAL, img, IGD_PIXEL_U8, 2, 24, 24, 1, 0, 0, z,
-                                        2 * 9 * 8));
+    ck_assert_igd_ok(
+        igd_session_encode(s, IGD_NET_LOCAL, img, IGD_PIXEL_U8, 2, 24, 24, 1, 0, 0, z, 2 * 9 * 8));
     ck_assert_int_eq(igd_session_encode(s, IGD_NET_LOCAL, img, IGD_PIXEL_U8, 2, 24, 24, 1, 0, 0, z,
                                         2 * 9 * 8 - 1),
                      IGD_ERR_INVALID_ARGUMENT);
-    ck_assert_igd_ok(igd_session_encode(s, IGD_NET_GLOBAL, img, IGD_PIXEL_U8, 2, 24, 24, 1, 0, 0, z,
-                                        16));
-    ck_assert_int_eq(igd_session_encode(s, (igd_net)0, img, IGD_PIXEL_U8, 2, 24, 24, 1, 0, 0, z,
-                                        16),
-                     IGD_ERR_INVALID_ARGUMENT);
-    ck_assert_int_eq(igd_session_encode(s, IGD_NET_GLOBAL, img, IGD_PIXEL_U8, 2, 24, 24, 1, 0, 0,
-                                        NULL, 16),
-                     IGD_ERR_INVALID_ARGUMENT);
+    ck_assert_igd_ok(
+        igd_session_encode(s, IGD_NET_GLOBAL, img, IGD_PIXEL_U8, 2, 24, 24, 1, 0, 0, z, 16));
+    ck_assert_int_eq(
+        igd_session_encode(s, (igd_net)0, img, IGD_PIXEL_U8, 2, 24, 24, 1, 0, 0, z, 16),
+        IGD_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(
+        igd_session_encode(s, IGD_NET_GLOBAL, img, IGD_PIXEL_U8, 2, 24, 24, 1, 0, 0, NULL, 16),
+        IGD_ERR_INVALID_ARGUMENT);
     ck_assert_int_eq(igd_session_patch_grid(NULL, &rows, &cols), IGD_ERR_INVALID_ARGUMENT);
     /* A stride that does not divide the span adds a last patch at the edge. */
     ck_assert_igd_ok(igd_model_set_option_int(m, IGD_OPT_PATCH_STRIDE, 5));
@@ -346,9 +345,9 @@ START_TEST(encode_and_patch_grid)
     igd_model *g = mt_trained_model(IGD_NET_GLOBAL, 1);
     ck_assert_igd_ok(igd_session_create(g, &s));
     ck_assert_int_eq(igd_session_patch_grid(s, &rows, &cols), IGD_ERR_STATE);
-    ck_assert_int_eq(igd_session_encode(s, IGD_NET_LOCAL, img, IGD_PIXEL_U8, 2, 24, 24, 1, 0, 0, z,
-                                        100),
-                     IGD_ERR_STATE);
+    ck_assert_int_eq(
+        igd_session_encode(s, IGD_NET_LOCAL, img, IGD_PIXEL_U8, 2, 24, 24, 1, 0, 0, z, 100),
+        IGD_ERR_STATE);
     igd_session_free(s);
     igd_model_free(g);
     free(img);
@@ -451,8 +450,8 @@ START_TEST(save_load_gives_identical_scores)
         for (int k = 0; k < 3; k++) {
             igd_session *s;
             ck_assert_igd_ok(igd_session_create(models[k], &s));
-            ck_assert_igd_ok(igd_session_detect(s, img, IGD_PIXEL_U8, 5, 24, 24, 1, 0, 0,
-                                                scores[k], NULL, NULL, 0));
+            ck_assert_igd_ok(igd_session_detect(s, img, IGD_PIXEL_U8, 5, 24, 24, 1, 0, 0, scores[k],
+                                                NULL, NULL, 0));
             igd_session_free(s);
         }
         ck_assert_mem_eq(scores[0], scores[1], sizeof scores[0]);
@@ -543,8 +542,8 @@ static igd_dataset *synthetic_dataset(size_t n)
 {
     unsigned char *img = mt_images(n, 20, 20, 1, 123);
     igd_dataset *ds;
-    ck_assert_igd_ok(igd_dataset_from_pixels(img, IGD_PIXEL_U8, n, 20, 20, 1, 0, 0, NULL, NULL,
-                                             &ds));
+    ck_assert_igd_ok(
+        igd_dataset_from_pixels(img, IGD_PIXEL_U8, n, 20, 20, 1, 0, 0, NULL, NULL, &ds));
     free(img);
     return ds;
 }

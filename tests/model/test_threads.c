@@ -49,8 +49,8 @@ START_TEST(parallel_sessions_match_serial_results)
     float *maps = malloc(sizeof(float) * N * H * W);
     igd_session *s;
     ck_assert_igd_ok(igd_session_create(m, &s));
-    ck_assert_igd_ok(igd_session_detect(s, img, IGD_PIXEL_U8, N, H, W, 1, 0, 0, want, NULL, NULL,
-                                        0));
+    ck_assert_igd_ok(
+        igd_session_detect(s, img, IGD_PIXEL_U8, N, H, W, 1, 0, 0, want, NULL, NULL, 0));
     ck_assert_igd_ok(igd_session_heatmap(s, img, IGD_PIXEL_U8, N, H, W, 1, 0, 0, maps));
     igd_session_free(s);
     pthread_t t[THREADS];
@@ -118,8 +118,8 @@ START_TEST(detection_during_training_sees_whole_steps)
     for (int k = 0; k <= STEPS; k++) {
         igd_session *s;
         ck_assert_igd_ok(igd_session_create(copy, &s));
-        ck_assert_igd_ok(igd_session_detect(s, img, IGD_PIXEL_U8, N, H, W, 1, 0, 0, states[k],
-                                            NULL, NULL, 0));
+        ck_assert_igd_ok(
+            igd_session_detect(s, img, IGD_PIXEL_U8, N, H, W, 1, 0, 0, states[k], NULL, NULL, 0));
         igd_session_free(s);
         if (k < STEPS)
             ck_assert_igd_ok(igd_model_train_step(copy, IGD_NET_GLOBAL, img + 8 * H * W,

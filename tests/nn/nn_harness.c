@@ -6,8 +6,8 @@
 
 #include "testutil.h"
 
-void harness_init(harness *t, nn_mode mode, int64_t n, int64_t c, int64_t h, int64_t w,
-                  layer_fn fn, const void *arg, uint64_t seed)
+void harness_init(harness *t, nn_mode mode, int64_t n, int64_t c, int64_t h, int64_t w, layer_fn fn,
+                  const void *arg, uint64_t seed)
 {
     core_err err = {0};
     ck_assert_int_eq(nn_ctx_init(&t->ctx, &err), IGD_OK);

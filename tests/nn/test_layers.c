@@ -51,7 +51,9 @@ START_TEST(conv_forward_matches_reference)
         int64_t n, cin, h, w, cout;
         int k;
         bool bias;
-    } cases[] = {{2, 3, 7, 6, 8, 3, true}, {3, 8, 5, 5, 16, 3, false}, {2, 5, 4, 6, 3, 1, true},
+    } cases[] = {{2, 3, 7, 6, 8, 3, true},
+                 {3, 8, 5, 5, 16, 3, false},
+                 {2, 5, 4, 6, 3, 1, true},
                  {1, 16, 8, 8, 8, 3, true}};
     for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++) {
         int64_t n = cases[ci].n, cin = cases[ci].cin, h = cases[ci].h, w = cases[ci].w;
@@ -469,7 +471,8 @@ START_TEST(adam_matches_hand_computation)
     core_err err = {0};
     size_t idx, cursor = 0;
     int64_t dims[1] = {3};
-    ck_assert_int_eq(nn_params_claim(&p, &cursor, 1, dims, 1, NN_INIT_ZERO, 0, 0, &idx, &err), IGD_OK);
+    ck_assert_int_eq(nn_params_claim(&p, &cursor, 1, dims, 1, NN_INIT_ZERO, 0, 0, &idx, &err),
+                     IGD_OK);
     ck_assert_int_eq(nn_params_commit(&p, 1, &err), IGD_OK);
     float *w = nn_param_value(&p, idx), *g = nn_param_grad(&p, idx);
     w[0] = 1.0f, w[1] = -2.0f, w[2] = 0.5f;
