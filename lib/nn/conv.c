@@ -166,16 +166,27 @@ static igd_status make_bwd_weights(nn_graph *g, conv_op *c, const conv_shape *s,
     return nn_prim_create(g, &c->bwd_weights, &d, c->fwd.pd, "convolution backward weights", err);
 }
 
+typedef igd_status (*conv_maker)(nn_graph *g, conv_op *c, const conv_shape *s, bool any,
+                                 core_err *err);
+
+/* Creates the backward primitive `p` on the layouts the activations already have, or on its
+ * preferred ones when oneDNN has only its reference implementation for the former. */
+static igd_status make_fast(nn_graph *g, conv_op *c, const conv_shape *s, conv_maker make,
+                            nn_prim *p, core_err *err)
+{
+    CORE_TRY(make(g, c, s, false, err));
+    if (!is_reference(p))
+        return IGD_OK;
+    nn_prim_fini(p);
+    g->reference_prims--;
+    return make(g, c, s, true, err);
+}
+
 static igd_status make_backward(nn_graph *g, conv_op *c, const conv_shape *s, size_t wp, size_t bp,
                                 const dnnl_memory_desc_t *wcanon, bool data, core_err *err)
 {
     if (data) {
-        CORE_TRY(make_bwd_data(g, c, s, false, err));
-        if (is_reference(&c->bwd_data)) {
-            nn_prim_fini(&c->bwd_data);
-            g->reference_prims--;
-            CORE_TRY(make_bwd_data(g, c, s, true, err));
-        }
+        CORE_TRY(make_fast(g, c, s, make_bwd_data, &c->bwd_data, err));
         CORE_TRY(moved_init(g, &c->bd_ddst, nn_prim_md(&c->bwd_data, dnnl_query_diff_dst_md, 0),
                             &s->dst, false, err));
         CORE_TRY(moved_init(g, &c->bd_dsrc, nn_prim_md(&c->bwd_data, dnnl_query_diff_src_md, 0),
@@ -184,12 +195,7 @@ static igd_status make_backward(nn_graph *g, conv_op *c, const conv_shape *s, si
                                   nn_prim_md(&c->bwd_data, dnnl_query_weights_md, 0), &c->w_bwd,
                                   err));
     }
-    CORE_TRY(make_bwd_weights(g, c, s, false, err));
-    if (is_reference(&c->bwd_weights)) {
-        nn_prim_fini(&c->bwd_weights);
-        g->reference_prims--;
-        CORE_TRY(make_bwd_weights(g, c, s, true, err));
-    }
+    CORE_TRY(make_fast(g, c, s, make_bwd_weights, &c->bwd_weights, err));
     CORE_TRY(moved_init(g, &c->bw_src, nn_prim_md(&c->bwd_weights, dnnl_query_src_md, 0), &s->src,
                         false, err));
     CORE_TRY(moved_init(g, &c->bw_ddst, nn_prim_md(&c->bwd_weights, dnnl_query_diff_dst_md, 0),
