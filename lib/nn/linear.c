@@ -95,9 +95,24 @@ static void linear_destroy(nn_op *op)
 static const nn_op_vt linear_vt = {"linear", linear_finalize, linear_forward, linear_backward,
                                    linear_destroy};
 
+/* True when md's layout interleaves samples (blocks the batch dimension). */
+static bool blocks_batch(const dnnl_memory_desc_t *md)
+{
+    const dnnl_blocking_desc_t *b = &md->format_desc.blocking;
+    for (int i = 0; i < b->inner_nblks; i++)
+        if (b->inner_idxs[i] == 0)
+            return true;
+    return false;
+}
+
 int nn_linear(nn_graph *g, int x, int64_t out, bool bias, nn_init init)
 {
     if (x < 0 || !nn_graph_ok(g))
+        return -1;
+    /* Running sample by sample needs each sample's values apart from the others'. */
+    if (g->mode == NN_INFER && nn_md(g, x)->dims[0] > 1 && blocks_batch(nn_md(g, x)))
+        x = nn_plain(g, x);
+    if (x < 0)
         return -1;
     linear_op *l = nn_op_new(g, sizeof *l, &linear_vt);
     if (!l)

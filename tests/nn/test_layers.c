@@ -418,6 +418,41 @@ START_TEST(linear_forward_and_gradients)
 }
 END_TEST
 
+/* Inference runs the layer one sample at a time; an input whose layout interleaves the samples
+ * (blocked over the batch) must still give each sample its own output. */
+static int make_linear_batch_blocked(nn_graph *g, int x, const void *arg)
+{
+    (void)arg;
+    dnnl_memory_desc_t md;
+    const dnnl_dims_t dims = {16, 16, 2, 2};
+    if (dnnl_memory_desc_init_by_tag(&md, 4, dims, dnnl_f32, dnnl_ABcd16a16b) != dnnl_success)
+        return -1;
+    return nn_linear(g, nn_reorder(g, x, &md), 3, true, NN_INIT_XAVIER_UNIFORM);
+}
+
+START_TEST(linear_inference_on_batch_blocked_input)
+{
+    const int64_t n = 16, d = 16 * 2 * 2, out = 3;
+    harness t;
+    harness_init(&t, NN_INFER, n, 16, 2, 2, make_linear_batch_blocked, NULL, 1);
+    randomize_params(&t, 5);
+    harness_fill_input(&t, -1, 1, 0, 7);
+    harness_forward(&t);
+    const float *x = nn_data(t.g, t.x), *wt = t.params.value,
+                *b = t.params.value + t.params.items[1].offset;
+    double ref[16 * 3];
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t o = 0; o < out; o++) {
+            double s = b[o];
+            for (int64_t k = 0; k < d; k++)
+                s += (double)wt[o * d + k] * x[i * d + k];
+            ref[i * out + o] = s;
+        }
+    check_close(nn_data(t.g, t.y), ref, t.ycount, 1e-5, "linear on a batch-blocked input");
+    harness_fini(&t);
+}
+END_TEST
+
 /* A shape on which oneDNN 2.6's AVX-512 brgemm backward-data kernel crashes with two threads:
  * the layer must avoid that kernel and still compute dx = W^T dy. */
 START_TEST(linear_backward_on_a_defective_shape)
@@ -540,6 +575,7 @@ Suite *make_layers_suite(void)
     tcase_add_test(t, add_and_gradient_accumulation);
     tcase_add_test(t, linear_forward_and_gradients);
     tcase_add_test(t, linear_backward_on_a_defective_shape);
+    tcase_add_test(t, linear_inference_on_batch_blocked_input);
     tcase_add_test(t, reshape_gradients);
     tcase_add_test(t, adam_matches_hand_computation);
     tcase_add_test(t, initialisation_is_seeded_and_bounded);
