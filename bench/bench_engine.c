@@ -4,7 +4,13 @@
  * rate measured in the same run. Prints one JSON object per configuration.
  *
  *   bench-engine [--width 32,64] [--batch 64] [--size 32] [--channels 3] [--seconds 10]
- *                [--threads 0]
+ *                [--threads 0] [--conv fast|direct|winograd]
+ *
+ * --conv mirrors the library's IGD_OPT_CONV_ALGORITHM: fast (the default) trains 3 x 3
+ * convolutions with Winograd's algorithm where oneDNN has a kernel and runs inference with the
+ * direct one; direct uses the direct algorithm everywhere; winograd uses Winograd's in inference
+ * too. GFLOP/s always count the direct algorithm's multiply-adds, so with Winograd they are
+ * effective rates.
  */
 #include <math.h>
 #include <stdio.h>
@@ -163,6 +169,7 @@ int main(int argc, char **argv)
     int widths[8] = {32, 64}, nwidths = 2, threads = 0;
     int64_t batch = 64;
     int size = 32, channels = 3;
+    const char *conv = "fast";
     double seconds = 10;
     for (int i = 1; i < argc; i++) {
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -180,15 +187,20 @@ int main(int argc, char **argv)
             seconds = atof(argv[++i]);
         } else if (!strcmp(argv[i], "--threads") && v) {
             threads = atoi(argv[++i]);
+        } else if (!strcmp(argv[i], "--conv") && v &&
+                   (!strcmp(v, "fast") || !strcmp(v, "direct") || !strcmp(v, "winograd"))) {
+            conv = argv[++i];
         } else {
-            fprintf(stderr, "usage: bench-engine [--width 32,64] [--batch 64] [--size 32] "
-                            "[--channels 3] [--seconds 10] [--threads 0]\n");
+            fprintf(stderr,
+                    "usage: bench-engine [--width 32,64] [--batch 64] [--size 32] "
+                    "[--channels 3] [--seconds 10] [--threads 0] [--conv fast|direct|winograd]\n");
             return 2;
         }
     }
     nn_set_threads(threads);
     double gemm = sgemm_rate(seconds / 2);
-    printf("{\"sgemm_gflops\": %.1f, \"threads\": %d}\n", gemm, nn_max_threads());
+    printf("{\"sgemm_gflops\": %.1f, \"threads\": %d, \"convolution\": \"%s\"}\n", gemm,
+           nn_max_threads(), conv);
     fflush(stdout);
     for (int wi = 0; wi < nwidths; wi++) {
         mdl_arch a = {channels, size, widths[wi], 3, 128, 512, false};
@@ -196,6 +208,8 @@ int main(int argc, char **argv)
         core_err err = {0};
         if (nn_ctx_init(&ctx, &err))
             die("engine", &err);
+        ctx.wino_train = strcmp(conv, "direct") != 0;
+        ctx.wino_infer = strcmp(conv, "winograd") == 0;
         chain train = {0}, infer = {0};
         nn_params_init(&train.enc_p);
         nn_params_init(&train.dec_p);

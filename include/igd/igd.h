@@ -192,7 +192,10 @@ typedef enum igd_option {
     IGD_OPT_THREADS = 70,          /* int [runtime]: worker threads, 0 = all cores (0) */
     IGD_OPT_SEED = 71,             /* int: seed of initialisation, sampling and shuffling (1) */
     IGD_OPT_MAX_IMAGE_PIXELS = 72, /* int: largest image (width * height) decoded (1 << 28) */
-    IGD_OPT_MAX_IMAGE_SIDE = 73    /* int: largest width or height decoded (65535) */
+    IGD_OPT_MAX_IMAGE_SIDE = 73,   /* int: largest width or height decoded (65535) */
+    IGD_OPT_CONV_ALGORITHM = 74    /* int [runtime], igd_conv_algorithm: how convolutions are
+                                    * computed by trainers and sessions created afterwards
+                                    * (default IGD_CONV_FAST) */
 } igd_option;
 
 typedef enum igd_option_type { IGD_TYPE_INT = 1, IGD_TYPE_REAL = 2 } igd_option_type;
@@ -221,6 +224,16 @@ typedef enum igd_partner {
     IGD_PARTNER_MIRROR = 0, /* z2 is the latent at the mirrored batch position (authors' code) */
     IGD_PARTNER_RANDOM = 1  /* z2 is the latent of a random other image of the batch */
 } igd_partner;
+
+typedef enum igd_conv_algorithm {
+    IGD_CONV_FAST = 0,    /* training runs 3 x 3 convolutions with Winograd's F(4x4, 3x3) where
+                           * the backend has a kernel for the shape and CPU (about a third faster),
+                           * inference with the direct algorithm, so that an image's score does
+                           * not depend on the batch it is detected in */
+    IGD_CONV_DIRECT = 1,  /* the direct algorithm everywhere */
+    IGD_CONV_WINOGRAD = 2 /* Winograd's in inference too: faster detection, but scores then vary
+                           * in their last bits with the number of images detected at once */
+} igd_conv_algorithm;
 
 IGD_API IGD_NODISCARD igd_status igd_options_create(igd_options **out);
 IGD_API IGD_NODISCARD igd_status igd_options_copy(const igd_options *options, igd_options **out);

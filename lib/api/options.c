@@ -12,6 +12,7 @@
 static const char *const classifier_names[] = {"gaussian", "gaussian_msd", "svdd", NULL};
 static const char *const bn_names[] = {"batch", "frozen", NULL};
 static const char *const partner_names[] = {"mirror", "random", NULL};
+static const char *const conv_names[] = {"fast", "direct", "winograd", NULL};
 
 #define I IGD_TYPE_INT
 #define R IGD_TYPE_REAL
@@ -113,6 +114,8 @@ static const opt_def table[OPT_COUNT] = {
      "largest image (width x height) that is decoded"},
     {IGD_OPT_MAX_IMAGE_SIDE, "max_image_side", I, 1, 1048576, 65535, true, NULL,
      "largest image width or height that is decoded"},
+    {IGD_OPT_CONV_ALGORITHM, "conv_algorithm", I, 0, 2, 0, true, conv_names,
+     "3x3 convolutions: fast (Winograd's in training), direct, or winograd (also in inference)"},
 };
 
 #undef I

@@ -82,6 +82,9 @@ igd_status mdl_config_from_options(const igd_options *o, mdl_config *c, core_err
     c->smooth = opt_real(o, IGD_OPT_HEATMAP_SMOOTH);
     c->global_weight = opt_real(o, IGD_OPT_HEATMAP_GLOBAL_WEIGHT);
     c->threads = (int)opt_int(o, IGD_OPT_THREADS);
+    int64_t conv = opt_int(o, IGD_OPT_CONV_ALGORITHM);
+    c->wino_train = conv != IGD_CONV_DIRECT;
+    c->wino_infer = conv == IGD_CONV_WINOGRAD;
     c->seed = (uint64_t)opt_int(o, IGD_OPT_SEED);
     c->epochs = (int)opt_int(o, IGD_OPT_EPOCHS);
     c->estep_interval = (int)opt_int(o, IGD_OPT_ESTEP_INTERVAL);

@@ -98,6 +98,8 @@ igd_status mdl_reconfigure(igd_model *m, core_err *err)
     mdl_config c;
     CORE_TRY(mdl_config_from_options(&m->opts, &c, err));
     m->cfg = c;
+    m->ctx.wino_train = c.wino_train;
+    m->ctx.wino_infer = c.wino_infer;
     return IGD_OK;
 }
 
@@ -167,6 +169,8 @@ igd_status mdl_create_limited(const igd_options *opts, size_t max_param_bytes, i
     }
     core_rng_seed(&m->rng, m->cfg.seed ^ 0x5eed5eed5eed5eedull);
     st = nn_ctx_init(&m->ctx, err);
+    m->ctx.wino_train = m->cfg.wino_train;
+    m->ctx.wino_infer = m->cfg.wino_infer;
     for (int i = 0; i < MDL_NETS && st == IGD_OK; i++)
         if (mdl_has(m, i))
             st = net_define(m, i, err);

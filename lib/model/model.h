@@ -37,6 +37,7 @@ typedef struct mdl_config {
     int batch;
     double score_rec, score_cls, smooth, global_weight;
     int threads;
+    bool wino_train, wino_infer; /* IGD_OPT_CONV_ALGORITHM */
     uint64_t seed;
     int epochs, estep_interval;
     double time_limit, calib_share, calib_quantile;

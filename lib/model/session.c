@@ -43,6 +43,7 @@ igd_status mdl_session_create(igd_model *m, igd_session **out, core_err *err)
         return core_fail(err, IGD_ERR_OUT_OF_MEMORY, "allocating a session");
     s->model = m;
     igd_status st = nn_ctx_init(&s->ctx, err);
+    s->ctx.wino_infer = m->cfg.wino_infer;
     for (int i = 0; i < MDL_NETS && st == IGD_OK; i++) {
         if (!mdl_has(m, i))
             continue;

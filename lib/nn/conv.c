@@ -4,7 +4,11 @@
  *  - the backward primitives first try the layouts the activations already have; when oneDNN
  *    offers only its reference implementation for those (e.g. plain inputs of few channels),
  *    they take their preferred layouts instead and the operands are reordered for them;
- *  - each primitive reads the weights in the layout it prefers. */
+ *  - each primitive reads the weights in the layout it prefers.
+ * When the context asks for Winograd's algorithm in the graph's mode, each 3 x 3 primitive is first
+ * requested with F(4x4, 3x3) (a quarter of the direct algorithm's multiplications, plus the tile
+ * transforms); shapes oneDNN has no Winograd kernel for (few channels, other CPUs) take the
+ * direct algorithm. */
 #include <string.h>
 
 #include "nn/layers.h"
@@ -141,52 +145,80 @@ static bool is_reference(const nn_prim *p)
 typedef struct conv_shape {
     dnnl_memory_desc_t src, sany, wany, bmd, dst, dany;
     dnnl_dims_t strides, pad;
+    dnnl_prop_kind_t prop;
+    bool bias;
+    bool winograd; /* try Winograd's algorithm first */
 } conv_shape;
 
-static igd_status make_bwd_data(nn_graph *g, conv_op *c, const conv_shape *s, bool any,
-                                core_err *err)
+/* Fills a descriptor of the given algorithm; `any` lets the primitive choose the activations'
+ * layouts. */
+typedef igd_status (*conv_desc_fn)(const conv_shape *s, dnnl_alg_kind_t alg, bool any,
+                                   dnnl_convolution_desc_t *d, core_err *err);
+
+/* Creates `p` from `describe`'s descriptor: with Winograd's algorithm when the shape asks for it
+ * and oneDNN has a kernel, otherwise with the direct one. */
+static igd_status conv_prim(nn_graph *g, nn_prim *p, const conv_shape *s, conv_desc_fn describe,
+                            bool any, const_dnnl_primitive_desc_t hint, const char *what,
+                            core_err *err)
 {
     dnnl_convolution_desc_t d;
-    CORE_TRY(nn_check(dnnl_convolution_backward_data_desc_init(
-                          &d, dnnl_convolution_direct, any ? &s->sany : &s->src, &s->wany,
-                          any ? &s->dany : &s->dst, s->strides, s->pad, s->pad),
-                      err, "convolution backward-data descriptor"));
-    return nn_prim_create(g, &c->bwd_data, &d, c->fwd.pd, "convolution backward data", err);
+    if (s->winograd) {
+        dnnl_primitive_desc_t pd;
+        CORE_TRY(describe(s, dnnl_convolution_winograd, any, &d, err));
+        if (dnnl_primitive_desc_create(&pd, &d, g->attr, g->ctx->engine, hint) == dnnl_success)
+            return nn_prim_adopt(g, p, pd, what, err);
+    }
+    CORE_TRY(describe(s, dnnl_convolution_direct, any, &d, err));
+    return nn_prim_create(g, p, &d, hint, what, err);
 }
 
-static igd_status make_bwd_weights(nn_graph *g, conv_op *c, const conv_shape *s, bool any,
-                                   core_err *err)
+static igd_status describe_forward(const conv_shape *s, dnnl_alg_kind_t alg, bool any,
+                                   dnnl_convolution_desc_t *d, core_err *err)
 {
-    dnnl_convolution_desc_t d;
-    CORE_TRY(nn_check(dnnl_convolution_backward_weights_desc_init(
-                          &d, dnnl_convolution_direct, any ? &s->sany : &s->src, &s->wany,
-                          c->bias ? &s->bmd : NULL, any ? &s->dany : &s->dst, s->strides, s->pad,
-                          s->pad),
-                      err, "convolution backward-weights descriptor"));
-    return nn_prim_create(g, &c->bwd_weights, &d, c->fwd.pd, "convolution backward weights", err);
+    (void)any;
+    return nn_check(dnnl_convolution_forward_desc_init(d, s->prop, alg, &s->sany, &s->wany,
+                                                       s->bias ? &s->bmd : NULL, &s->dany,
+                                                       s->strides, s->pad, s->pad),
+                    err, "convolution descriptor");
 }
 
-typedef igd_status (*conv_maker)(nn_graph *g, conv_op *c, const conv_shape *s, bool any,
-                                 core_err *err);
+static igd_status describe_bwd_data(const conv_shape *s, dnnl_alg_kind_t alg, bool any,
+                                    dnnl_convolution_desc_t *d, core_err *err)
+{
+    return nn_check(dnnl_convolution_backward_data_desc_init(d, alg, any ? &s->sany : &s->src,
+                                                             &s->wany, any ? &s->dany : &s->dst,
+                                                             s->strides, s->pad, s->pad),
+                    err, "convolution backward-data descriptor");
+}
+
+static igd_status describe_bwd_weights(const conv_shape *s, dnnl_alg_kind_t alg, bool any,
+                                       dnnl_convolution_desc_t *d, core_err *err)
+{
+    return nn_check(dnnl_convolution_backward_weights_desc_init(
+                        d, alg, any ? &s->sany : &s->src, &s->wany, s->bias ? &s->bmd : NULL,
+                        any ? &s->dany : &s->dst, s->strides, s->pad, s->pad),
+                    err, "convolution backward-weights descriptor");
+}
 
 /* Creates the backward primitive `p` on the layouts the activations already have, or on its
  * preferred ones when oneDNN has only its reference implementation for the former. */
-static igd_status make_fast(nn_graph *g, conv_op *c, const conv_shape *s, conv_maker make,
-                            nn_prim *p, core_err *err)
+static igd_status make_fast(nn_graph *g, conv_op *c, const conv_shape *s, conv_desc_fn describe,
+                            nn_prim *p, const char *what, core_err *err)
 {
-    CORE_TRY(make(g, c, s, false, err));
+    CORE_TRY(conv_prim(g, p, s, describe, false, c->fwd.pd, what, err));
     if (!is_reference(p))
         return IGD_OK;
     nn_prim_fini(p);
     g->reference_prims--;
-    return make(g, c, s, true, err);
+    return conv_prim(g, p, s, describe, true, c->fwd.pd, what, err);
 }
 
 static igd_status make_backward(nn_graph *g, conv_op *c, const conv_shape *s, size_t wp, size_t bp,
                                 const dnnl_memory_desc_t *wcanon, bool data, core_err *err)
 {
     if (data) {
-        CORE_TRY(make_fast(g, c, s, make_bwd_data, &c->bwd_data, err));
+        CORE_TRY(
+            make_fast(g, c, s, describe_bwd_data, &c->bwd_data, "convolution backward data", err));
         CORE_TRY(moved_init(g, &c->bd_ddst, nn_prim_md(&c->bwd_data, dnnl_query_diff_dst_md, 0),
                             &s->dst, false, err));
         CORE_TRY(moved_init(g, &c->bd_dsrc, nn_prim_md(&c->bwd_data, dnnl_query_diff_src_md, 0),
@@ -195,7 +227,8 @@ static igd_status make_backward(nn_graph *g, conv_op *c, const conv_shape *s, si
                                   nn_prim_md(&c->bwd_data, dnnl_query_weights_md, 0), &c->w_bwd,
                                   err));
     }
-    CORE_TRY(make_fast(g, c, s, make_bwd_weights, &c->bwd_weights, err));
+    CORE_TRY(make_fast(g, c, s, describe_bwd_weights, &c->bwd_weights,
+                       "convolution backward weights", err));
     CORE_TRY(moved_init(g, &c->bw_src, nn_prim_md(&c->bwd_weights, dnnl_query_src_md, 0), &s->src,
                         false, err));
     CORE_TRY(moved_init(g, &c->bw_ddst, nn_prim_md(&c->bwd_weights, dnnl_query_diff_dst_md, 0),
@@ -231,21 +264,19 @@ int nn_conv(nn_graph *g, int x, int64_t cout, int k, bool bias, nn_init init)
     if (st != IGD_OK)
         return nn_op_fail(g, &c->base, st);
 
-    conv_shape s = {.strides = {1, 1}, .pad = {k / 2, k / 2}};
+    conv_shape s = {.strides = {1, 1},
+                    .pad = {k / 2, k / 2},
+                    .prop = g->mode == NN_TRAIN ? dnnl_forward_training : dnnl_forward_inference,
+                    .bias = bias,
+                    .winograd =
+                        k == 3 && (g->mode == NN_TRAIN ? g->ctx->wino_train : g->ctx->wino_infer)};
     dnnl_memory_desc_t wcanon;
     nn_plain_md(&wcanon, 4, wdims);
     nn_any_md(&s.wany, 4, wdims);
     nn_plain_md(&s.bmd, 1, bdims);
     nn_any_md(&s.dany, 4, ddims);
     nn_any_md(&s.sany, 4, sdims);
-    dnnl_prop_kind_t prop = g->mode == NN_TRAIN ? dnnl_forward_training : dnnl_forward_inference;
-    dnnl_convolution_desc_t d;
-    st = nn_check(dnnl_convolution_forward_desc_init(&d, prop, dnnl_convolution_direct, &s.sany,
-                                                     &s.wany, bias ? &s.bmd : NULL, &s.dany,
-                                                     s.strides, s.pad, s.pad),
-                  err, "convolution descriptor");
-    if (st == IGD_OK)
-        st = nn_prim_create(g, &c->fwd, &d, NULL, "convolution", err);
+    st = conv_prim(g, &c->fwd, &s, describe_forward, true, NULL, "convolution", err);
     if (st != IGD_OK)
         return nn_op_fail(g, &c->base, st);
     x = nn_reorder(g, x, nn_prim_md(&c->fwd, dnnl_query_src_md, 0));

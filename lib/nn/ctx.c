@@ -21,6 +21,7 @@ igd_status nn_ctx_init(nn_ctx *ctx, core_err *err)
 {
     ctx->engine = NULL;
     ctx->stream = NULL;
+    ctx->wino_train = ctx->wino_infer = false;
     igd_status st = nn_check(dnnl_engine_create(&ctx->engine, dnnl_cpu, 0), err, "CPU engine");
     if (st == IGD_OK)
         st = nn_check(dnnl_stream_create(&ctx->stream, ctx->engine, dnnl_stream_in_order), err,

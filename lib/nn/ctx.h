@@ -3,6 +3,8 @@
 #ifndef NN_CTX_H
 #define NN_CTX_H
 
+#include <stdbool.h>
+
 #include <oneapi/dnnl/dnnl.h>
 
 #include "core/error.h"
@@ -10,6 +12,9 @@
 typedef struct nn_ctx {
     dnnl_engine_t engine;
     dnnl_stream_t stream;
+    /* Graphs built afterwards try Winograd's algorithm for 3 x 3 convolutions: training graphs,
+     * inference graphs. */
+    bool wino_train, wino_infer;
 } nn_ctx;
 
 igd_status nn_ctx_init(nn_ctx *ctx, core_err *err);

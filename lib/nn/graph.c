@@ -200,9 +200,12 @@ static igd_status prim_finish(nn_graph *g, nn_prim *p, const char *what, core_er
 {
     p->what = what;
     const char *impl = "";
-    if (dnnl_primitive_desc_query(p->pd, dnnl_query_impl_info_str, 0, &impl) == dnnl_success &&
-        strncmp(impl, "ref", 3) == 0)
-        g->reference_prims++;
+    if (dnnl_primitive_desc_query(p->pd, dnnl_query_impl_info_str, 0, &impl) == dnnl_success) {
+        g->reference_prims += strncmp(impl, "ref", 3) == 0;
+        dnnl_primitive_kind_t kind = dnnl_undefined_primitive;
+        dnnl_primitive_desc_query(p->pd, dnnl_query_primitive_kind, 0, &kind);
+        g->winograd_prims += kind == dnnl_convolution && strstr(impl, "wino") != NULL;
+    }
     CORE_TRY(nn_check(dnnl_primitive_create(&p->prim, p->pd), err, what));
     const dnnl_memory_desc_t *smd =
         dnnl_primitive_desc_query_md(p->pd, dnnl_query_scratchpad_md, 0);

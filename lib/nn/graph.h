@@ -109,6 +109,7 @@ struct nn_graph {
     uint64_t params_version; /* version of the store the weight copies reflect */
     bool finalized;
     size_t reference_prims; /* primitives running oneDNN's slow reference code */
+    size_t winograd_prims;  /* convolutions running a Winograd kernel */
     igd_status status;      /* first error of the build, sticky */
     core_err err;
 };

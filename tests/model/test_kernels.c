@@ -1,5 +1,7 @@
-/* Performance guard: on AVX2 and AVX-512 machines, no primitive of the training or inference
- * graphs of typical configurations falls back to oneDNN's slow reference code. */
+/* Performance guards: on AVX2 and AVX-512 machines, no primitive of the training or inference
+ * graphs of typical configurations falls back to oneDNN's slow reference code; the convolution
+ * algorithm option reaches the graphs it promises to. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -16,6 +18,16 @@ static size_t trainer_refs(const mdl_trainer *t)
     for (int i = 0; i < 4; i++)
         if (gs[i])
             n += gs[i]->reference_prims;
+    return n;
+}
+
+static size_t trainer_winograd(const mdl_trainer *t)
+{
+    size_t n = 0;
+    const nn_graph *gs[4] = {t->enc, t->dec, t->dec_mix, t->critic};
+    for (int i = 0; i < 4; i++)
+        if (gs[i])
+            n += gs[i]->winograd_prims;
     return n;
 }
 
@@ -65,6 +77,57 @@ START_TEST(no_reference_kernels)
 }
 END_TEST
 
+/* IGD_OPT_CONV_ALGORITHM: fast trains with Winograd kernels and detects with direct ones, direct
+ * never uses Winograd's, winograd uses it in sessions too (set at creation or on the model
+ * later); on a CPU without oneDNN's Winograd kernels (before AVX-512) none appear. Scores agree
+ * across the algorithms up to rounding. */
+START_TEST(conv_algorithm_option)
+{
+    const bool kernel =
+        (dnnl_get_effective_cpu_isa() & dnnl_cpu_isa_avx512_core) == dnnl_cpu_isa_avx512_core;
+    unsigned char *img = mt_images(8, 32, 32, 1, 4);
+    double scores[3][8];
+    for (int alg = IGD_CONV_FAST; alg <= IGD_CONV_WINOGRAD; alg++) {
+        igd_options *o = mt_tiny_options(IGD_NET_GLOBAL);
+        ck_assert_igd_ok(igd_options_set_int(o, IGD_OPT_BASE_WIDTH, 16));
+        ck_assert_igd_ok(igd_options_set_int(o, IGD_OPT_GLOBAL_SIZE, 32));
+        ck_assert_igd_ok(igd_options_set_int(o, IGD_OPT_CONV_ALGORITHM, alg));
+        igd_model *m;
+        ck_assert_igd_ok(igd_model_create(o, &m));
+        igd_options_free(o);
+        ck_assert_igd_ok(igd_model_estep_begin(m, IGD_NET_GLOBAL));
+        ck_assert_igd_ok(
+            igd_model_estep_add(m, IGD_NET_GLOBAL, img, IGD_PIXEL_U8, 8, 32, 32, 1, 0, 0));
+        ck_assert_igd_ok(igd_model_estep_finish(m, IGD_NET_GLOBAL));
+        ck_assert_igd_ok(igd_model_train_step(m, IGD_NET_GLOBAL, img, IGD_PIXEL_U8, 8, 32, 32, 1, 0,
+                                              0, NULL, 0));
+        size_t train = trainer_winograd(m->net[MDL_GLOBAL].trainer);
+        ck_assert_msg((train > 0) == (kernel && alg != IGD_CONV_DIRECT),
+                      "algorithm %d: %zu Winograd convolutions in training", alg, train);
+        /* Sessions made with the same trained parameters: only the algorithm differs. */
+        for (int run = IGD_CONV_FAST; run <= IGD_CONV_WINOGRAD; run++) {
+            ck_assert_igd_ok(igd_model_set_option_int(m, IGD_OPT_CONV_ALGORITHM, run));
+            igd_session *s;
+            ck_assert_igd_ok(igd_session_create(m, &s));
+            size_t infer =
+                s->inf[MDL_GLOBAL]->enc->winograd_prims + s->inf[MDL_GLOBAL]->dec->winograd_prims;
+            ck_assert_msg((infer > 0) == (kernel && run == IGD_CONV_WINOGRAD),
+                          "algorithm %d: %zu Winograd convolutions in a session", run, infer);
+            ck_assert_igd_ok(igd_session_detect(s, img, IGD_PIXEL_U8, 8, 32, 32, 1, 0, 0,
+                                                scores[run], NULL, NULL, 0));
+            igd_session_free(s);
+        }
+        for (int i = 0; i < 8; i++) {
+            ck_assert(scores[IGD_CONV_FAST][i] == scores[IGD_CONV_DIRECT][i]);
+            ck_assert_double_eq_tol(scores[IGD_CONV_WINOGRAD][i], scores[IGD_CONV_FAST][i],
+                                    1e-4 * fabs(scores[IGD_CONV_FAST][i]));
+        }
+        igd_model_free(m);
+    }
+    free(img);
+}
+END_TEST
+
 /* The parameter count computed from an architecture alone (what a model file's size is checked
  * against before anything is built) is exactly what the networks define. */
 START_TEST(parameter_count_matches_the_networks)
@@ -99,6 +162,7 @@ Suite *make_kernels_suite(void)
     TCase *t = tcase_create("kernels");
     tcase_set_timeout(t, 1500);
     tcase_add_test(t, no_reference_kernels);
+    tcase_add_test(t, conv_algorithm_option);
     tcase_add_test(t, parameter_count_matches_the_networks);
     suite_add_tcase(s, t);
     return s;

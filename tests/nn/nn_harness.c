@@ -6,11 +6,12 @@
 
 #include "testutil.h"
 
-void harness_init(harness *t, nn_mode mode, int64_t n, int64_t c, int64_t h, int64_t w, layer_fn fn,
-                  const void *arg, uint64_t seed)
+static void init(harness *t, bool winograd, nn_mode mode, int64_t n, int64_t c, int64_t h,
+                 int64_t w, layer_fn fn, const void *arg, uint64_t seed)
 {
     core_err err = {0};
     ck_assert_int_eq(nn_ctx_init(&t->ctx, &err), IGD_OK);
+    t->ctx.wino_train = t->ctx.wino_infer = winograd;
     nn_params_init(&t->params);
     ck_assert_int_eq(nn_graph_create(&t->ctx, &t->params, mode, n, &t->g, &err), IGD_OK);
     t->x = nn_input(t->g, c, h, w, true);
@@ -26,6 +27,18 @@ void harness_init(harness *t, nn_mode mode, int64_t n, int64_t c, int64_t h, int
     t->ycount = 1;
     for (int i = 0; i < t->yndims; i++)
         t->ycount *= (size_t)t->ydims[i];
+}
+
+void harness_init(harness *t, nn_mode mode, int64_t n, int64_t c, int64_t h, int64_t w, layer_fn fn,
+                  const void *arg, uint64_t seed)
+{
+    init(t, false, mode, n, c, h, w, fn, arg, seed);
+}
+
+void harness_init_winograd(harness *t, nn_mode mode, int64_t n, int64_t c, int64_t h, int64_t w,
+                           layer_fn fn, const void *arg, uint64_t seed)
+{
+    init(t, true, mode, n, c, h, w, fn, arg, seed);
 }
 
 void harness_fini(harness *t)

@@ -20,6 +20,9 @@ typedef struct harness {
 /* Builds and finalizes a graph of mode over input n x c x h x w (h = w = 1: a matrix). */
 void harness_init(harness *t, nn_mode mode, int64_t n, int64_t c, int64_t h, int64_t w, layer_fn fn,
                   const void *arg, uint64_t seed);
+/* The same with 3 x 3 convolutions asking for Winograd's algorithm. */
+void harness_init_winograd(harness *t, nn_mode mode, int64_t n, int64_t c, int64_t h, int64_t w,
+                           layer_fn fn, const void *arg, uint64_t seed);
 void harness_fini(harness *t);
 void harness_forward(harness *t);
 /* Fills the input with uniform values, keeping |v| >= gap (away from ReLU kinks). */

@@ -45,6 +45,31 @@ static void check_close(const float *a, const double *ref, size_t n, double tol,
     ck_assert_msg(worst < tol, "%s forward differs from the reference by %g", what, worst);
 }
 
+/* Direct convolution in double precision ("same" padding, stride 1): n x co x h x w. */
+static double *conv_reference(const float *x, const float *wt, const float *b, int64_t n,
+                              int64_t cin, int64_t h, int64_t w, int64_t co, int k)
+{
+    double *ref = calloc((size_t)(n * co * h * w), sizeof *ref);
+    int p = k / 2;
+    for (int64_t in = 0; in < n; in++)
+        for (int64_t o = 0; o < co; o++)
+            for (int64_t y = 0; y < h; y++)
+                for (int64_t xx = 0; xx < w; xx++) {
+                    double s = b ? b[o] : 0;
+                    for (int64_t c = 0; c < cin; c++)
+                        for (int ky = 0; ky < k; ky++)
+                            for (int kx = 0; kx < k; kx++) {
+                                int64_t sy = y + ky - p, sx = xx + kx - p;
+                                if (sy < 0 || sy >= h || sx < 0 || sx >= w)
+                                    continue;
+                                s += (double)wt[((o * cin + c) * k + ky) * k + kx] *
+                                     x[((in * cin + c) * h + sy) * w + sx];
+                            }
+                    ref[((in * co + o) * h + y) * w + xx] = s;
+                }
+    return ref;
+}
+
 START_TEST(conv_forward_matches_reference)
 {
     static const struct {
@@ -68,24 +93,7 @@ START_TEST(conv_forward_matches_reference)
             harness_forward(&t);
             const float *x = nn_data(t.g, t.x), *wt = t.params.value;
             const float *b = cases[ci].bias ? t.params.value + t.params.items[1].offset : NULL;
-            double *ref = calloc((size_t)(n * co * h * w), sizeof *ref);
-            int p = k / 2;
-            for (int64_t in = 0; in < n; in++)
-                for (int64_t o = 0; o < co; o++)
-                    for (int64_t y = 0; y < h; y++)
-                        for (int64_t xx = 0; xx < w; xx++) {
-                            double s = b ? b[o] : 0;
-                            for (int64_t c = 0; c < cin; c++)
-                                for (int ky = 0; ky < k; ky++)
-                                    for (int kx = 0; kx < k; kx++) {
-                                        int64_t sy = y + ky - p, sx = xx + kx - p;
-                                        if (sy < 0 || sy >= h || sx < 0 || sx >= w)
-                                            continue;
-                                        s += (double)wt[((o * cin + c) * k + ky) * k + kx] *
-                                             x[((in * cin + c) * h + sy) * w + sx];
-                                    }
-                            ref[((in * co + o) * h + y) * w + xx] = s;
-                        }
+            double *ref = conv_reference(x, wt, b, n, cin, h, w, co, k);
             check_close(nn_data(t.g, t.y), ref, t.ycount, 1e-4, "convolution");
             free(ref);
             harness_fini(&t);
@@ -112,6 +120,43 @@ START_TEST(conv_gradients)
     harness_init(&t, NN_TRAIN, 2, 16, 4, 4, make_conv, &a16, 3);
     harness_fill_input(&t, -1, 1, 0, 2);
     ck_assert_double_lt(harness_grad_check(&t, "conv 3x3 16->16", 1e-2), 1e-2);
+    harness_fini(&t);
+}
+END_TEST
+
+/* Winograd's algorithm, where oneDNN has a kernel for it (AVX-512 CPUs, channels a multiple of
+ * 16): forward in both modes against the reference, backward against finite differences. */
+START_TEST(conv_winograd)
+{
+    const bool kernel =
+        (dnnl_get_effective_cpu_isa() & dnnl_cpu_isa_avx512_core) == dnnl_cpu_isa_avx512_core;
+    const int64_t n = 2, cin = 16, h = 9, w = 7, co = 32;
+    for (int mode = 0; mode < 2; mode++) {
+        for (int bias = 0; bias < 2; bias++) {
+            conv_arg a = {co, 3, bias};
+            harness t;
+            harness_init_winograd(&t, (nn_mode)mode, n, cin, h, w, make_conv, &a, 1);
+            size_t convs = mode == NN_TRAIN ? 3 : 1; /* forward, backward data and weights */
+            ck_assert_msg(t.g->winograd_prims == (kernel ? convs : 0),
+                          "%zu Winograd primitives, expected %zu", t.g->winograd_prims,
+                          kernel ? convs : 0);
+            randomize_params(&t, 5);
+            harness_fill_input(&t, -1, 1, 0, 7);
+            harness_forward(&t);
+            const float *b = bias ? t.params.value + t.params.items[1].offset : NULL;
+            double *ref = conv_reference(nn_data(t.g, t.x), t.params.value, b, n, cin, h, w, co, 3);
+            check_close(nn_data(t.g, t.y), ref, t.ycount, 1e-4, "Winograd convolution");
+            free(ref);
+            harness_fini(&t);
+        }
+    }
+    conv_arg a = {16, 3, true};
+    harness t;
+    harness_init_winograd(&t, NN_TRAIN, 2, 16, 6, 5, make_conv, &a, 3);
+    harness_fill_input(&t, -1, 1, 0, 2);
+    /* The output is linear in every input and weight, so central differences are exact at any
+     * step; a large one keeps the rounding of Winograd's tile transforms out of the quotient. */
+    ck_assert_double_lt(harness_grad_check(&t, "conv 3x3 16->16, Winograd", 0.25), 1e-2);
     harness_fini(&t);
 }
 END_TEST
@@ -567,6 +612,7 @@ Suite *make_layers_suite(void)
     tcase_set_timeout(t, 300);
     tcase_add_test(t, conv_forward_matches_reference);
     tcase_add_test(t, conv_gradients);
+    tcase_add_test(t, conv_winograd);
     tcase_add_test(t, bn_forward_matches_reference);
     tcase_add_test(t, bn_gradients);
     tcase_add_test(t, ln_forward_and_gradients);

@@ -53,6 +53,7 @@ from .metrics import PixelMetrics, accuracy, auroc, f1_max, quantile, roc
 from .model import (
     BnMode,
     Classifier,
+    ConvAlgorithm,
     Detection,
     Loss,
     LogLevel,
@@ -158,6 +159,7 @@ __all__ = [
     "BackendError",
     "BnMode",
     "Classifier",
+    "ConvAlgorithm",
     "CorruptError",
     "Dataset",
     "Detection",

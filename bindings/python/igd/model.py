@@ -118,6 +118,14 @@ class Partner(enum.IntEnum):
     RANDOM = 1
 
 
+class ConvAlgorithm(enum.IntEnum):
+    """igd_conv_algorithm (option "conv_algorithm")."""
+
+    FAST = 0
+    DIRECT = 1
+    WINOGRAD = 2
+
+
 LOSS_COUNT = len(Loss)
 PART_COUNT = len(Part)
 SAVE_OPTIMIZER = 1

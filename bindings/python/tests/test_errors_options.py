@@ -84,6 +84,10 @@ def test_options_by_name_and_enum_names():
     assert opts["rho"] == 0.5
     opts["partner"] = "random"
     assert opts["partner"] == igd.Partner.RANDOM
+    assert opts["conv_algorithm"] == igd.ConvAlgorithm.FAST
+    for alg in igd.ConvAlgorithm:
+        opts["conv_algorithm"] = alg.name.lower()
+        assert opts["conv_algorithm"] == alg
     opts["epochs"] = 3.0
     assert opts["epochs"] == 3
     with pytest.raises(igd.InvalidArgumentError):
@@ -130,9 +134,10 @@ def test_model_options_and_runtime_options():
     with igd.Model(TINY, classifier="gaussian_msd") as m:
         o = m.options
         assert o["classifier"] == 1 and o["global_size"] == 16 and o["threads"] == 1
-        m.set_options(heatmap_smooth=0, rho=0.3, patch_stride="8")
+        m.set_options(heatmap_smooth=0, rho=0.3, patch_stride="8", conv_algorithm="direct")
         o = m.options
         assert o["heatmap_smooth"] == 0 and o["rho"] == 0.3 and o["patch_stride"] == 8
+        assert o["conv_algorithm"] == igd.ConvAlgorithm.DIRECT
         with pytest.raises(igd.InvalidArgumentError):
             m.set_options(rho=5)
         assert m.options["rho"] == 0.3
