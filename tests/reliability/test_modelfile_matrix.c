@@ -442,6 +442,42 @@ START_TEST(test_hostile_options)
 }
 END_TEST
 
+/* A file written before an option existed (0.1 wrote no conv_algorithm) loads, and the option
+ * takes its default. */
+START_TEST(test_files_without_newer_options)
+{
+    rel_alloc_install();
+    make_fixture("conv_algorithm=direct");
+    size_t opts = rel_find_section(fx.plain, fx.plain_size, "OPTS");
+    size_t value = option_value_at(fx.plain, fx.plain_size, IGD_OPT_CONV_ALGORITHM);
+    ck_assert_uint_gt(value, 0);
+    hostile h = start(fx.plain, fx.plain_size, 0);
+    erase(&h, value - 8, 16);
+    rel_put_u32(h.data + opts + 16, rel_get_u32(h.data + opts + 16) - 1);
+    rel_put_u64(h.data + opts + 8, rel_get_u64(h.data + opts + 8) - 16);
+    rel_fix_trailer(h.data, h.size);
+    load_checked(h.data, h.size, ONLY_OK, "a file without conv_algorithm");
+    igd_model *m;
+    ck_assert_igd_ok(igd_model_load_memory(h.data, h.size, NULL, &m));
+    igd_options *o;
+    ck_assert_igd_ok(igd_model_get_options(m, &o));
+    int64_t alg;
+    ck_assert_igd_ok(igd_options_get_int(o, IGD_OPT_CONV_ALGORITHM, &alg));
+    ck_assert_int_eq(alg, IGD_CONV_FAST);
+    igd_options_free(o);
+    igd_model_free(m);
+    free(h.data);
+    /* The unmodified file keeps the setting it was saved with. */
+    ck_assert_igd_ok(igd_model_load_memory(fx.plain, fx.plain_size, NULL, &m));
+    ck_assert_igd_ok(igd_model_get_options(m, &o));
+    ck_assert_igd_ok(igd_options_get_int(o, IGD_OPT_CONV_ALGORITHM, &alg));
+    ck_assert_int_eq(alg, IGD_CONV_DIRECT);
+    igd_options_free(o);
+    igd_model_free(m);
+    drop_fixture();
+}
+END_TEST
+
 START_TEST(test_hostile_values)
 {
     rel_alloc_install();
@@ -556,6 +592,7 @@ Suite *make_modelfile_matrix_suite(void)
     add(s, "hostile_header", test_hostile_header, 0);
     add(s, "hostile_sections", test_hostile_sections, 0);
     add(s, "hostile_options", test_hostile_options, 0);
+    add(s, "older_files", test_files_without_newer_options, 0);
     add(s, "hostile_values", test_hostile_values, 0);
     add(s, "null_and_empty", test_null_and_empty, 0);
     return s;
