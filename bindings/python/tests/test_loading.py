@@ -32,6 +32,7 @@ def test_version_info():
     n = igd.version_number()
     major, minor, patch = (int(p) for p in igd.version().split("."))
     assert n == major * 10000 + minor * 100 + patch
+    assert igd.__version__ == igd.version()
     igd.check_version()
     with pytest.raises(igd.VersionError) as info:
         igd.check_version(igd.ABI_VERSION + 1)
