@@ -11,23 +11,15 @@
 #include "model/session.h"
 #include "modeltest.h"
 
-static size_t trainer_refs(const mdl_trainer *t)
+/* Primitives of a trainer's graphs running oneDNN's reference code, or (winograd) convolutions
+ * running a Winograd kernel. */
+static size_t trainer_count(const mdl_trainer *t, bool winograd)
 {
     size_t n = 0;
     const nn_graph *gs[4] = {t->enc, t->dec, t->dec_mix, t->critic};
     for (int i = 0; i < 4; i++)
         if (gs[i])
-            n += gs[i]->reference_prims;
-    return n;
-}
-
-static size_t trainer_winograd(const mdl_trainer *t)
-{
-    size_t n = 0;
-    const nn_graph *gs[4] = {t->enc, t->dec, t->dec_mix, t->critic};
-    for (int i = 0; i < 4; i++)
-        if (gs[i])
-            n += gs[i]->winograd_prims;
+            n += winograd ? gs[i]->winograd_prims : gs[i]->reference_prims;
     return n;
 }
 
@@ -64,8 +56,8 @@ START_TEST(no_reference_kernels)
             igd_session *s;
             ck_assert_igd_ok(igd_session_create(m, &s));
             for (int id = 0; id < MDL_NETS; id++) {
-                size_t refs = trainer_refs(m->net[id].trainer) + s->inf[id]->enc->reference_prims +
-                              s->inf[id]->dec->reference_prims;
+                size_t refs = trainer_count(m->net[id].trainer, false) +
+                              s->inf[id]->enc->reference_prims + s->inf[id]->dec->reference_prims;
                 ck_assert_msg(refs == 0, "%zu reference kernels: channels %d, width %d, %s model",
                               refs, channels[ci], widths[wi],
                               id == MDL_GLOBAL ? "global" : "local");
@@ -101,7 +93,7 @@ START_TEST(conv_algorithm_option)
         ck_assert_igd_ok(igd_model_estep_finish(m, IGD_NET_GLOBAL));
         ck_assert_igd_ok(igd_model_train_step(m, IGD_NET_GLOBAL, img, IGD_PIXEL_U8, 8, 32, 32, 1, 0,
                                               0, NULL, 0));
-        size_t train = trainer_winograd(m->net[MDL_GLOBAL].trainer);
+        size_t train = trainer_count(m->net[MDL_GLOBAL].trainer, true);
         ck_assert_msg((train > 0) == (kernel && alg != IGD_CONV_DIRECT),
                       "algorithm %d: %zu Winograd convolutions in training", alg, train);
         /* Sessions made with the same trained parameters: only the algorithm differs. */
