@@ -227,7 +227,7 @@ typedef enum igd_partner {
 
 typedef enum igd_conv_algorithm {
     IGD_CONV_FAST = 0,    /* training runs 3 x 3 convolutions with Winograd's F(4x4, 3x3) where
-                           * the backend has a kernel for the shape and CPU (about a third faster),
+                           * the backend has a kernel for the shape and CPU (faster training),
                            * inference with the direct algorithm, so that an image's score does
                            * not depend on the batch it is detected in */
     IGD_CONV_DIRECT = 1,  /* the direct algorithm everywhere */

@@ -427,6 +427,19 @@ static int make_linear(nn_graph *g, int x, const void *arg)
     return nn_linear(g, x, a->out, a->bias, NN_INIT_XAVIER_UNIFORM);
 }
 
+/* x (n x d, plain) times the out x d weights plus the bias, in double precision: n x out. */
+static void linear_reference(const float *x, const float *wt, const float *b, int64_t n, int64_t d,
+                             int64_t out, double *ref)
+{
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t o = 0; o < out; o++) {
+            double s = b[o];
+            for (int64_t k = 0; k < d; k++)
+                s += (double)wt[o * d + k] * x[i * d + k];
+            ref[i * out + o] = s;
+        }
+}
+
 START_TEST(linear_forward_and_gradients)
 {
     /* A 4-D plain input: flattened in c, h, w order against oihw weights. */
@@ -440,13 +453,7 @@ START_TEST(linear_forward_and_gradients)
     const float *x = nn_data(t.g, t.x), *wt = t.params.value,
                 *b = t.params.value + t.params.items[1].offset;
     double ref[3 * 5];
-    for (int64_t i = 0; i < n; i++)
-        for (int64_t o = 0; o < a.out; o++) {
-            double s = b[o];
-            for (int64_t k = 0; k < d; k++)
-                s += (double)wt[o * d + k] * x[i * d + k];
-            ref[i * a.out + o] = s;
-        }
+    linear_reference(x, wt, b, n, d, a.out, ref);
     check_close(nn_data(t.g, t.y), ref, t.ycount, 1e-5, "linear");
     ck_assert_double_lt(harness_grad_check(&t, "linear 4-D", 1e-2), 1e-2);
     harness_fini(&t);
@@ -486,13 +493,7 @@ START_TEST(linear_inference_on_batch_blocked_input)
     const float *x = nn_data(t.g, t.x), *wt = t.params.value,
                 *b = t.params.value + t.params.items[1].offset;
     double ref[16 * 3];
-    for (int64_t i = 0; i < n; i++)
-        for (int64_t o = 0; o < out; o++) {
-            double s = b[o];
-            for (int64_t k = 0; k < d; k++)
-                s += (double)wt[o * d + k] * x[i * d + k];
-            ref[i * out + o] = s;
-        }
+    linear_reference(x, wt, b, n, d, out, ref);
     check_close(nn_data(t.g, t.y), ref, t.ycount, 1e-5, "linear on a batch-blocked input");
     harness_fini(&t);
 }
