@@ -2,6 +2,8 @@
 
 #include <omp.h>
 
+#include "core/alloc.h"
+
 igd_status nn_check(dnnl_status_t status, core_err *err, const char *what)
 {
     switch (status) {
@@ -22,6 +24,8 @@ igd_status nn_ctx_init(nn_ctx *ctx, core_err *err)
     ctx->engine = NULL;
     ctx->stream = NULL;
     ctx->wino_train = ctx->wino_infer = false;
+    ctx->scratch = NULL;
+    ctx->scratch_size = 0;
     igd_status st = nn_check(dnnl_engine_create(&ctx->engine, dnnl_cpu, 0), err, "CPU engine");
     if (st == IGD_OK)
         st = nn_check(dnnl_stream_create(&ctx->stream, ctx->engine, dnnl_stream_in_order), err,
@@ -37,8 +41,24 @@ void nn_ctx_fini(nn_ctx *ctx)
         dnnl_stream_destroy(ctx->stream);
     if (ctx->engine)
         dnnl_engine_destroy(ctx->engine);
+    core_free_aligned(ctx->scratch);
     ctx->stream = NULL;
     ctx->engine = NULL;
+    ctx->scratch = NULL;
+    ctx->scratch_size = 0;
+}
+
+igd_status nn_ctx_reserve_scratch(nn_ctx *ctx, size_t size, core_err *err)
+{
+    if (size <= ctx->scratch_size)
+        return IGD_OK;
+    void *p = core_malloc_aligned(size);
+    if (!p)
+        return core_fail(err, IGD_ERR_OUT_OF_MEMORY, "allocating a %zu-byte scratchpad", size);
+    core_free_aligned(ctx->scratch);
+    ctx->scratch = p;
+    ctx->scratch_size = size;
+    return IGD_OK;
 }
 
 void nn_set_threads(int threads)

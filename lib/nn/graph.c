@@ -92,8 +92,8 @@ void nn_graph_free(nn_graph *g)
     core_free(g->tensors);
     core_free(g->ops);
     core_free(g->weights);
-    core_free_aligned(g->scratch);
     core_free_aligned(g->grad_arena);
+    core_free_aligned(g->arena);
     if (g->attr)
         dnnl_primitive_attr_destroy(g->attr);
     core_free(g);
@@ -268,7 +268,8 @@ static igd_status prim_bind_scratch(nn_graph *g, nn_prim *p, core_err *err)
         dnnl_primitive_desc_query_md(p->pd, dnnl_query_scratchpad_md, 0);
     if (!smd || dnnl_memory_desc_get_size(smd) == 0)
         return IGD_OK;
-    return nn_check(dnnl_memory_create(&p->scratch, smd, g->ctx->engine, g->scratch), err,
+    p->scratch_at = g->ctx->scratch;
+    return nn_check(dnnl_memory_create(&p->scratch, smd, g->ctx->engine, g->ctx->scratch), err,
                     "scratchpad memory");
 }
 
@@ -281,6 +282,11 @@ igd_status nn_prim_exec(nn_graph *g, nn_prim *p, int nargs, dnnl_exec_arg_t *arg
     memcpy(all, args, sizeof *args * (size_t)nargs);
     if (!p->scratch)
         CORE_TRY(prim_bind_scratch(g, p, err));
+    if (p->scratch && p->scratch_at != g->ctx->scratch) { /* the context's scratchpad grew */
+        CORE_TRY(nn_check(dnnl_memory_set_data_handle(p->scratch, g->ctx->scratch), err,
+                          "scratchpad memory"));
+        p->scratch_at = g->ctx->scratch;
+    }
     if (p->scratch)
         all[nargs++] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, p->scratch};
     dnnl_status_t s = dnnl_primitive_execute(p->prim, g->ctx->stream, nargs, all);
@@ -421,6 +427,7 @@ igd_status nn_graph_finalize(nn_graph *g, core_err *err)
             return core_fail(err, IGD_ERR_OUT_OF_MEMORY, "allocating a gradient arena");
         memset(g->grad_arena, 0, bytes);
     }
+    CORE_TRY(nn_plan_buffers(g, err));
     for (size_t i = 0; i < g->ntensors; i++) {
         nn_tensor *t = &g->tensors[i];
         if (t->alias >= 0) {
@@ -428,12 +435,8 @@ igd_status nn_graph_finalize(nn_graph *g, core_err *err)
             t->data = b->data;
             t->diff = b->diff;
             t->spare = b->spare;
-        } else {
+        } else if (!t->data) { /* a training graph keeps every activation */
             CORE_TRY(nn_graph_buffer(g, &t->md, &t->data, NULL, err));
-            if (t->needs_diff)
-                CORE_TRY(nn_graph_buffer(g, &t->md, &t->diff, NULL, err));
-            if (t->needs_diff && t->consumers > 1)
-                CORE_TRY(nn_graph_buffer(g, &t->md, &t->spare, NULL, err));
         }
         CORE_TRY(memory_over(g, &t->md, t->data, &t->mem, err));
         if (t->diff)
@@ -446,12 +449,7 @@ igd_status nn_graph_finalize(nn_graph *g, core_err *err)
     for (size_t i = 0; i < g->nops; i++)
         if (g->ops[i]->vt->finalize)
             CORE_TRY(g->ops[i]->vt->finalize(g->ops[i], g, err));
-    if (g->scratch_size > 0) {
-        g->scratch = core_malloc_aligned(g->scratch_size);
-        if (!g->scratch)
-            return core_fail(err, IGD_ERR_OUT_OF_MEMORY, "allocating a %zu-byte scratchpad",
-                             g->scratch_size);
-    }
+    CORE_TRY(nn_ctx_reserve_scratch(g->ctx, g->scratch_size, err));
     g->finalized = true;
     return IGD_OK;
 }
@@ -492,8 +490,9 @@ igd_status nn_graph_backward(nn_graph *g, const int *outputs, size_t noutputs, b
     }
     for (size_t i = 0; i < noutputs; i++) {
         nn_tensor *t = base_of(g, outputs[i]);
-        if (!t->diff)
-            return core_fail(err, IGD_ERR_INTERNAL, "an output without a gradient");
+        if (!t->diff || t->live_last != (int)g->nops)
+            return core_fail(err, IGD_ERR_INTERNAL,
+                             "backward from a tensor that is not an output of its graph");
         t->diff_set = true;
     }
     if (params && g->accumulate)

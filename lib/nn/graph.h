@@ -33,11 +33,12 @@ typedef enum nn_mode {
 typedef struct nn_graph nn_graph;
 typedef struct nn_op nn_op;
 
-/* One primitive with its descriptor and its share of the graph's scratchpad. */
+/* One primitive with its descriptor and its view of the context's scratchpad. */
 typedef struct nn_prim {
     dnnl_primitive_desc_t pd;
     dnnl_primitive_t prim;
     dnnl_memory_t scratch;
+    void *scratch_at; /* the buffer scratch points to */
     const char *what; /* for messages */
 } nn_prim;
 
@@ -48,6 +49,10 @@ typedef struct nn_tensor {
     bool needs_diff; /* some op or the caller wants its gradient */
     bool diff_set;   /* during backward: its diff holds a value */
     bool to_spare;   /* during backward: the op running writes the spare buffer */
+    /* Ops over which its planned buffers are live (see liveness.c): its activation in
+     * inference or gradient in training over live_first..live_last, its spare buffer over
+     * spare_first..live_last; -1 stands for before the first op, nops for after the last. */
+    int live_first, live_last, spare_first;
     float *data, *diff, *spare;
     dnnl_memory_t mem, diff_mem, spare_mem;
 } nn_tensor;
@@ -99,20 +104,25 @@ struct nn_graph {
     nn_weight **weights;
     size_t nweights, weight_cap;
 
+    char *arena; /* the buffers planned by liveness (see liveness.c) */
+    size_t arena_bytes;
     void **buffers; /* every buffer the graph allocated, with its memory object */
     dnnl_memory_t *buffer_mems;
     size_t nbuffers, buffer_cap;
 
     dnnl_primitive_attr_t attr; /* user-managed scratchpad */
-    size_t scratch_size;
-    void *scratch;
-    uint64_t params_version; /* version of the store the weight copies reflect */
+    size_t scratch_size;        /* the most any primitive needs (the context holds the buffer) */
+    uint64_t params_version;    /* version of the store the weight copies reflect */
     bool finalized;
     size_t reference_prims; /* primitives running oneDNN's slow reference code */
     size_t winograd_prims;  /* convolutions running a Winograd kernel */
     igd_status status;      /* first error of the build, sticky */
     core_err err;
 };
+
+/* Places in one arena, sharing memory between tensors never live at once, the gradient and spare
+ * buffers of a training graph or the activations of an inference graph (nn_graph_finalize). */
+igd_status nn_plan_buffers(nn_graph *g, core_err *err);
 
 /* Starts a graph for `batch` samples in `mode` over a parameter store. */
 igd_status nn_graph_create(nn_ctx *ctx, nn_params *params, nn_mode mode, int64_t batch,
@@ -136,7 +146,11 @@ igd_status nn_graph_backward(nn_graph *g, const int *outputs, size_t noutputs, b
                              core_err *err);
 
 /* Plain (nchw / nc) host pointers of a tensor's value and gradient; valid after finalize. The
- * caller must only use these on tensors whose layout is plain (inputs, nn_plain outputs). */
+ * caller must only use these on tensors whose layout is plain (inputs, nn_plain outputs).
+ * Buffers share memory by liveness: the caller may write an input's value before forward (an
+ * inference graph keeps it) and read an output's (a tensor no op reads) after it, write an
+ * output's gradient before backward and read an input's after it; other tensors' gradients, and
+ * in inference their values, hold only during the pass. */
 float *nn_data(nn_graph *g, int t);
 float *nn_diff(nn_graph *g, int t);
 /* Logical dims of a tensor (ndims 2 or 4). */

@@ -161,6 +161,47 @@ START_TEST(conv_winograd)
 }
 END_TEST
 
+START_TEST(graphs_share_the_context_scratchpad)
+{
+    conv_arg a = {32, 3, true};
+    harness t;
+    harness_init_winograd(&t, NN_TRAIN, 2, 16, 9, 7, make_conv, &a, 1);
+    harness_fill_input(&t, -1, 1, 0, 7);
+    harness_forward(&t);
+    float *before = malloc(t.ycount * sizeof *before);
+    memcpy(before, nn_data(t.g, t.y), t.ycount * sizeof *before);
+    ck_assert_uint_eq(t.ctx.scratch_size, t.g->scratch_size);
+    void *first = t.ctx.scratch;
+
+    /* A second graph on the same context needing more scratch (more of Winograd's tiles, where
+     * the CPU has its kernels) grows the shared buffer. */
+    core_err err = {0};
+    nn_params params;
+    nn_params_init(&params);
+    nn_graph *g;
+    ck_assert_int_eq(nn_graph_create(&t.ctx, &params, NN_TRAIN, 8, &g, &err), IGD_OK);
+    int y = nn_plain(g, nn_conv(g, nn_input(g, 64, 32, 32, true), 64, 3, true, NN_INIT_HE_UNIFORM));
+    ck_assert_int_ge(y, 0);
+    ck_assert_int_eq(nn_params_commit(&params, 2, &err), IGD_OK);
+    ck_assert_int_eq(nn_graph_finalize(g, &err), IGD_OK);
+    const size_t most = g->scratch_size > t.g->scratch_size ? g->scratch_size : t.g->scratch_size;
+    ck_assert_uint_eq(t.ctx.scratch_size, most);
+    ck_assert_int_eq(nn_graph_forward(g, &err), IGD_OK);
+    if (g->scratch_size > t.g->scratch_size)
+        ck_assert_ptr_ne(t.ctx.scratch, first);
+
+    /* The first graph's primitives follow the buffer: same output, gradients still right (the
+     * output is linear in inputs and weights: a large step is exact and avoids rounding). */
+    harness_forward(&t);
+    ck_assert_mem_eq(nn_data(t.g, t.y), before, t.ycount * sizeof *before);
+    ck_assert_double_lt(harness_grad_check(&t, "conv after the scratchpad grew", 0.25), 1e-2);
+    nn_graph_free(g);
+    nn_params_fini(&params);
+    free(before);
+    harness_fini(&t);
+}
+END_TEST
+
 typedef struct bn_arg {
     bool relu, frozen;
 } bn_arg;
@@ -414,6 +455,82 @@ START_TEST(add_and_gradient_accumulation)
 }
 END_TEST
 
+/* A chain long enough for gradients to share memory: two residual blocks, pooling, a linear
+ * layer and a reshape back to an image (the output), with a skip over the whole chain. */
+static int make_chain(nn_graph *g, int x, const void *arg)
+{
+    (void)arg;
+    int a = nn_conv(g, x, 16, 3, false, NN_INIT_HE_UNIFORM);
+    for (int b = 0; b < 2; b++) {
+        int h = nn_conv(g, nn_bn(g, a, false, false), 16, 3, false, NN_INIT_HE_UNIFORM);
+        a = nn_add(g, a, nn_act_layer(g, h, NN_TANH));
+    }
+    int z = nn_linear(g, nn_pool2(g, a), 64, true, NN_INIT_XAVIER_UNIFORM);
+    int img = nn_reshape(g, z, 4, 4, 4);
+    return nn_add(g, nn_blocked(g, img),
+                  nn_conv(g, nn_pool2(g, x), 4, 1, true, NN_INIT_XAVIER_UNIFORM));
+}
+
+static bool bytes_overlap(const void *a, const void *b, size_t size_a, size_t size_b)
+{
+    const char *p = a, *q = b;
+    return p < q + size_b && q < p + size_a;
+}
+
+static bool live_together(int first_a, int last_a, int first_b, int last_b)
+{
+    return first_a <= last_b && first_b <= last_a;
+}
+
+START_TEST(gradients_share_memory_by_liveness)
+{
+    harness t;
+    harness_init(&t, NN_TRAIN, 2, 4, 8, 8, make_chain, NULL, 4);
+    harness_fill_input(&t, -1, 1, 0.05f, 6);
+    nn_graph *g = t.g;
+    /* Every gradient and spare buffer lies in the arena, apart from those live at the same op. */
+    size_t separate = 0;
+    for (size_t i = 0; i < g->ntensors; i++) {
+        const nn_tensor *a = &g->tensors[i];
+        if (a->alias >= 0 || !a->diff)
+            continue;
+        size_t sa = dnnl_memory_desc_get_size(&a->md);
+        separate += sa * (a->spare ? 2 : 1);
+        ck_assert(bytes_overlap(a->diff, g->arena, sa, g->arena_bytes));
+        ck_assert(!a->spare || !bytes_overlap(a->diff, a->spare, sa, sa));
+        for (size_t j = 0; j < i; j++) {
+            const nn_tensor *b = &g->tensors[j];
+            if (b->alias >= 0 || !b->diff)
+                continue;
+            size_t sb = dnnl_memory_desc_get_size(&b->md);
+            const float *bufs_a[2] = {a->diff, a->spare}, *bufs_b[2] = {b->diff, b->spare};
+            const int from_a[2] = {a->live_first, a->spare_first},
+                      from_b[2] = {b->live_first, b->spare_first};
+            for (int u = 0; u < 2; u++)
+                for (int v = 0; v < 2; v++)
+                    if (bufs_a[u] && bufs_b[v] &&
+                        live_together(from_a[u], a->live_last, from_b[v], b->live_last))
+                        ck_assert_msg(!bytes_overlap(bufs_a[u], bufs_b[v], sa, sb),
+                                      "tensors %zu and %zu share live gradient memory", i, j);
+        }
+    }
+    ck_assert_msg(g->arena_bytes < separate / 2, "planned %zu bytes of %zu", g->arena_bytes,
+                  separate);
+    /* The input's gradient outlives backward, the output's precedes it. */
+    ck_assert_int_eq(g->tensors[t.x].live_first, -1);
+    ck_assert_int_eq(g->tensors[t.y].live_last, (int)g->nops);
+    /* Through eleven layers in single precision the differences carry rounding of a few 1e-4:
+     * a gradient overwritten while live would be off by far more. */
+    harness_forward(&t);
+    ck_assert_double_lt(harness_grad_check(&t, "chain with shared gradients", 1e-2), 5e-2);
+    /* Backward from a tensor that other ops read is refused: its gradient may share memory. */
+    core_err err = {0};
+    int inner[1] = {t.x + 1};
+    ck_assert_int_eq(nn_graph_backward(g, inner, 1, true, &err), IGD_ERR_INTERNAL);
+    harness_fini(&t);
+}
+END_TEST
+
 typedef struct linear_arg {
     int64_t out;
     bool bias, conv_first;
@@ -614,12 +731,14 @@ Suite *make_layers_suite(void)
     tcase_add_test(t, conv_forward_matches_reference);
     tcase_add_test(t, conv_gradients);
     tcase_add_test(t, conv_winograd);
+    tcase_add_test(t, graphs_share_the_context_scratchpad);
     tcase_add_test(t, bn_forward_matches_reference);
     tcase_add_test(t, bn_gradients);
     tcase_add_test(t, ln_forward_and_gradients);
     tcase_add_test(t, activations);
     tcase_add_test(t, pool_and_upsample);
     tcase_add_test(t, add_and_gradient_accumulation);
+    tcase_add_test(t, gradients_share_memory_by_liveness);
     tcase_add_test(t, linear_forward_and_gradients);
     tcase_add_test(t, linear_backward_on_a_defective_shape);
     tcase_add_test(t, linear_inference_on_batch_blocked_input);
