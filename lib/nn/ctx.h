@@ -16,7 +16,8 @@ typedef struct nn_ctx {
     /* Graphs built afterwards try Winograd's algorithm for 3 x 3 convolutions: training graphs,
      * inference graphs. */
     bool wino_train, wino_infer;
-    void *scratch; /* the largest scratchpad any graph of the context asked for */
+    void *scratch; /* the largest scratchpad any graph of the context asked for (kept until
+                    * the context ends, even when that graph is freed) */
     size_t scratch_size;
 } nn_ctx;
 

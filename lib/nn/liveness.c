@@ -83,7 +83,9 @@ static void intervals(nn_graph *g)
     for (int k = 0; k < nops; k++) {
         const nn_op *op = g->ops[k];
         nn_tensor *x = &g->tensors[root_of(g, op->out)];
-        if (k < x->live_first)
+        /* A view produces no buffer: its base's starts where the base is made (or is an
+         * input). */
+        if (g->tensors[op->out].alias < 0 && k < x->live_first)
             x->live_first = k;
         for (int i = 0; i < op->nin; i++) {
             x = &g->tensors[root_of(g, op->in[i])];
