@@ -178,9 +178,14 @@ typedef enum igd_option {
                                         * used as the threshold (0.99) */
     IGD_OPT_NORMALIZE_AUTO = 53,       /* int 0/1: igd_model_fit measures the per-channel mean and
                                         * standard deviation of the training images (1) */
-    IGD_OPT_NORM_MEAN = 54, /* real: per-channel mean subtracted from pixels in 0..1 (0.5),
-                             * all channels; igd_model_set_normalization sets each */
-    IGD_OPT_NORM_STD = 55,  /* real: per-channel standard deviation divided by (0.5) */
+    IGD_OPT_NORM_MEAN = 54,   /* real: per-channel mean subtracted from pixels in 0..1 (0.5),
+                               * all channels; igd_model_set_normalization sets each */
+    IGD_OPT_NORM_STD = 55,    /* real: per-channel standard deviation divided by (0.5) */
+    IGD_OPT_STANDARDIZE = 56, /* real: per-image standardisation before everything else: each
+                               * resized image's pixels p become 0.5 + (p - m) / (this * s),
+                               * clamped to 0..1, m and s the mean and standard deviation of all
+                               * its pixels; 0 = off (0). For illumination that varies between
+                               * images */
     /* Scoring */
     IGD_OPT_SCORE_REC_WEIGHT = 60,   /* real [runtime]: weight of reconstruction in a score (1) */
     IGD_OPT_SCORE_GAUSS_WEIGHT = 61, /* real [runtime]: weight of the classifier term (1) */

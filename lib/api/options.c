@@ -99,6 +99,9 @@ static const opt_def table[OPT_COUNT] = {
      "mean subtracted from pixels in 0..1 (every channel)"},
     {IGD_OPT_NORM_STD, "norm_std", R, 1e-6, 1e3, 0.5, false, NULL,
      "standard deviation pixels are divided by (every channel)"},
+    {IGD_OPT_STANDARDIZE, "standardize", R, 0, 1e3, 0, false, NULL,
+     "per-image standardisation: pixels become 0.5 + (p - mean) / (this x deviation) of each "
+     "resized image, clamped to 0..1; 0 = off"},
     {IGD_OPT_SCORE_REC_WEIGHT, "score_rec_weight", R, 0, 1e6, 1.0, true, NULL,
      "weight of the reconstruction term in scores"},
     {IGD_OPT_SCORE_GAUSS_WEIGHT, "score_gauss_weight", R, 0, 1e6, 1.0, true, NULL,

@@ -42,6 +42,7 @@ typedef struct mdl_config {
     int epochs, estep_interval;
     double time_limit, calib_share, calib_quantile;
     bool norm_auto;
+    double standardize; /* IGD_OPT_STANDARDIZE */
 } mdl_config;
 
 igd_status mdl_config_from_options(const igd_options *o, mdl_config *c, core_err *err);

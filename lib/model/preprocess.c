@@ -1,19 +1,41 @@
 /* Preprocessing: caller images -> planar pixels at the networks' sizes, patches, normalisation. */
+#include <math.h>
 #include <string.h>
 
 #include "io/resample.h"
 #include "model/model.h"
 
+/* IGD_OPT_STANDARDIZE: p -> 0.5 + (p - mean) / (span * deviation), clamped to 0..1, over all n
+ * pixels of one image (a flat image maps to 0.5). */
+static void standardize(float *p, size_t n, double span)
+{
+    if (span <= 0 || n == 0)
+        return;
+    double sum = 0, sq = 0;
+    for (size_t k = 0; k < n; k++) {
+        sum += p[k];
+        sq += (double)p[k] * p[k];
+    }
+    const double mean = sum / (double)n, var = sq / (double)n - mean * mean;
+    const double scale = var > 1e-12 ? 1.0 / (span * sqrt(var)) : 0.0;
+    for (size_t k = 0; k < n; k++) {
+        double v = 0.5 + (p[k] - mean) * scale;
+        p[k] = (float)(v < 0 ? 0 : v > 1 ? 1 : v);
+    }
+}
+
 void mdl_pre_global(const igd_model *m, const io_view *v, float *out)
 {
-    int side = m->cfg.arch[MDL_GLOBAL].size;
-    io_view_to_planar(v, (size_t)m->cfg.channels, (size_t)side, (size_t)side, out);
+    const size_t side = (size_t)m->cfg.arch[MDL_GLOBAL].size, ch = (size_t)m->cfg.channels;
+    io_view_to_planar(v, ch, side, side, out);
+    standardize(out, ch * side * side, m->cfg.standardize);
 }
 
 void mdl_pre_image(const igd_model *m, const io_view *v, float *out)
 {
-    int side = m->cfg.image_size;
-    io_view_to_planar(v, (size_t)m->cfg.channels, (size_t)side, (size_t)side, out);
+    const size_t side = (size_t)m->cfg.image_size, ch = (size_t)m->cfg.channels;
+    io_view_to_planar(v, ch, side, side, out);
+    standardize(out, ch * side * side, m->cfg.standardize);
 }
 
 void mdl_cut_patch(const float *image, int channels, int side, int patch, int y, int x, float *out)

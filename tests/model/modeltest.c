@@ -48,7 +48,11 @@ unsigned char *mt_images(size_t n, size_t h, size_t w, size_t c, uint64_t seed)
 
 igd_model *mt_trained_model(int nets, int steps)
 {
-    igd_options *o = mt_tiny_options(nets);
+    return mt_trained_model_from(mt_tiny_options(nets), nets, steps);
+}
+
+igd_model *mt_trained_model_from(igd_options *o, int nets, int steps)
+{
     igd_model *m;
     ck_assert_igd_ok(igd_model_create(o, &m));
     igd_options_free(o);

@@ -10,6 +10,8 @@ igd_options *mt_tiny_options(int nets);
 unsigned char *mt_images(size_t n, size_t h, size_t w, size_t c, uint64_t seed);
 /* A tiny model after an E-step and `steps` training steps on mt_images. */
 igd_model *mt_trained_model(int nets, int steps);
+/* The same from the given options (freed). */
+igd_model *mt_trained_model_from(igd_options *o, int nets, int steps);
 /* Fashion-MNIST's folder, or NULL if the Debian package is not installed. */
 const char *mt_fashion_dir(void);
 

@@ -234,6 +234,62 @@ START_TEST(detect_accepts_every_pixel_layout)
 }
 END_TEST
 
+/* IGD_OPT_STANDARDIZE: an image and a copy with other brightness and contrast (no clipping) get
+ * the same score and heatmap; without it they do not. A flat image stays finite. */
+START_TEST(standardize_removes_brightness_and_contrast)
+{
+    const size_t n = 4, h = 24, w = 24, count = n * h * w;
+    unsigned char *u8 = mt_images(n, h, w, 1, 12);
+    float *x = malloc(sizeof(float) * count), *dim = malloc(sizeof(float) * count);
+    float *map_x = malloc(sizeof(float) * count), *map_dim = malloc(sizeof(float) * count);
+    for (size_t i = 0; i < count; i++) {
+        x[i] = u8[i] / 255.0f;
+        dim[i] = 0.3f + 0.5f * x[i];
+    }
+    for (int on = 0; on < 2; on++) {
+        igd_options *o = mt_tiny_options(IGD_NET_GLOBAL | IGD_NET_LOCAL);
+        ck_assert_igd_ok(igd_options_set_real(o, IGD_OPT_STANDARDIZE, on ? 3.0 : 0.0));
+        igd_model *m = mt_trained_model_from(o, IGD_NET_GLOBAL | IGD_NET_LOCAL, 2);
+        igd_session *s;
+        ck_assert_igd_ok(igd_session_create(m, &s));
+        double a[4], b[4];
+        ck_assert_igd_ok(
+            igd_session_detect(s, x, IGD_PIXEL_F32, n, h, w, 1, 0, 0, a, NULL, NULL, 0));
+        ck_assert_igd_ok(
+            igd_session_detect(s, dim, IGD_PIXEL_F32, n, h, w, 1, 0, 0, b, NULL, NULL, 0));
+        ck_assert_igd_ok(igd_session_heatmap(s, x, IGD_PIXEL_F32, n, h, w, 1, 0, 0, map_x));
+        ck_assert_igd_ok(igd_session_heatmap(s, dim, IGD_PIXEL_F32, n, h, w, 1, 0, 0, map_dim));
+        double score_gap = 0, map_gap = 0, map_max = 0;
+        for (size_t i = 0; i < n; i++)
+            score_gap = fmax(score_gap, fabs(a[i] - b[i]) / a[i]);
+        for (size_t i = 0; i < count; i++) {
+            map_gap = fmax(map_gap, fabs((double)map_x[i] - map_dim[i]));
+            map_max = fmax(map_max, map_x[i]);
+        }
+        if (on) {
+            ck_assert_msg(score_gap < 1e-4, "scores differ by %g", score_gap);
+            ck_assert_msg(map_gap < 1e-4 * map_max, "maps differ by %g of %g", map_gap, map_max);
+        } else {
+            ck_assert_msg(score_gap > 1e-3, "scores differ by only %g", score_gap);
+        }
+        float flat[24 * 24];
+        for (size_t i = 0; i < h * w; i++)
+            flat[i] = 0.7f;
+        double f;
+        ck_assert_igd_ok(
+            igd_session_detect(s, flat, IGD_PIXEL_F32, 1, h, w, 1, 0, 0, &f, NULL, NULL, 0));
+        ck_assert(isfinite(f) && f >= 0);
+        igd_session_free(s);
+        igd_model_free(m);
+    }
+    free(u8);
+    free(x);
+    free(dim);
+    free(map_x);
+    free(map_dim);
+}
+END_TEST
+
 START_TEST(detect_parts_decisions_and_thresholds)
 {
     igd_model *m = mt_trained_model(IGD_NET_GLOBAL | IGD_NET_LOCAL, 2);
@@ -652,6 +708,7 @@ Suite *make_model_suite(void)
     tcase_add_test(t, estep_matches_direct_computation);
     tcase_add_test(t, estep_and_train_errors);
     tcase_add_test(t, detect_accepts_every_pixel_layout);
+    tcase_add_test(t, standardize_removes_brightness_and_contrast);
     tcase_add_test(t, detect_parts_decisions_and_thresholds);
     tcase_add_test(t, encode_and_patch_grid);
     tcase_add_test(t, heatmap_peaks_at_the_defect);

@@ -126,14 +126,17 @@ igd_options *rel_tiny_options(const char *extra)
     };
     for (size_t i = 0; i < sizeof base / sizeof base[0]; i++)
         ck_assert_igd_ok(igd_options_parse(o, base[i][0], base[i][1]));
-    if (extra) {
-        char buf[128];
-        strncpy(buf, extra, sizeof buf - 1);
-        buf[sizeof buf - 1] = '\0';
-        char *eq = strchr(buf, '=');
+    char buf[128];
+    strncpy(buf, extra ? extra : "", sizeof buf - 1);
+    buf[sizeof buf - 1] = '\0';
+    for (char *item = buf, *next; *item; item = next) { /* "name=value,name=value" */
+        next = item + strcspn(item, ",");
+        if (*next)
+            *next++ = '\0';
+        char *eq = strchr(item, '=');
         ck_assert_ptr_nonnull(eq);
         *eq = '\0';
-        ck_assert_igd_ok(igd_options_parse(o, buf, eq + 1));
+        ck_assert_igd_ok(igd_options_parse(o, item, eq + 1));
     }
     return o;
 }

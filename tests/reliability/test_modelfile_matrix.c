@@ -444,36 +444,52 @@ END_TEST
 
 /* A file written before an option existed (0.1 wrote no conv_algorithm) loads, and the option
  * takes its default. */
-START_TEST(test_files_without_newer_options)
+/* A copy of file f without option `key` (as a release before the option wrote it). */
+static hostile without_option(const unsigned char *f, size_t size, uint32_t key)
 {
-    rel_alloc_install();
-    make_fixture("conv_algorithm=direct");
-    size_t opts = rel_find_section(fx.plain, fx.plain_size, "OPTS");
-    size_t value = option_value_at(fx.plain, fx.plain_size, IGD_OPT_CONV_ALGORITHM);
+    size_t opts = rel_find_section(f, size, "OPTS");
+    size_t value = option_value_at(f, size, key);
     ck_assert_uint_gt(value, 0);
-    hostile h = start(fx.plain, fx.plain_size, 0);
+    hostile h = start(f, size, 0);
     erase(&h, value - 8, 16);
     rel_put_u32(h.data + opts + 16, rel_get_u32(h.data + opts + 16) - 1);
     rel_put_u64(h.data + opts + 8, rel_get_u64(h.data + opts + 8) - 16);
     rel_fix_trailer(h.data, h.size);
-    load_checked(h.data, h.size, ONLY_OK, "a file without conv_algorithm");
+    return h;
+}
+
+/* Loads a file and checks its conv_algorithm and standardize options. */
+static void check_options(const unsigned char *data, size_t size, int64_t alg, double span,
+                          const char *what)
+{
+    load_checked(data, size, ONLY_OK, what);
     igd_model *m;
-    ck_assert_igd_ok(igd_model_load_memory(h.data, h.size, NULL, &m));
+    ck_assert_igd_ok(igd_model_load_memory(data, size, NULL, &m));
     igd_options *o;
     ck_assert_igd_ok(igd_model_get_options(m, &o));
-    int64_t alg;
-    ck_assert_igd_ok(igd_options_get_int(o, IGD_OPT_CONV_ALGORITHM, &alg));
-    ck_assert_int_eq(alg, IGD_CONV_FAST);
+    int64_t got_alg;
+    double got_span;
+    ck_assert_igd_ok(igd_options_get_int(o, IGD_OPT_CONV_ALGORITHM, &got_alg));
+    ck_assert_igd_ok(igd_options_get_real(o, IGD_OPT_STANDARDIZE, &got_span));
+    ck_assert_msg(got_alg == alg && got_span == span, "%s: conv_algorithm %lld, standardize %g",
+                  what, (long long)got_alg, got_span);
     igd_options_free(o);
     igd_model_free(m);
-    free(h.data);
-    /* The unmodified file keeps the setting it was saved with. */
-    ck_assert_igd_ok(igd_model_load_memory(fx.plain, fx.plain_size, NULL, &m));
-    ck_assert_igd_ok(igd_model_get_options(m, &o));
-    ck_assert_igd_ok(igd_options_get_int(o, IGD_OPT_CONV_ALGORITHM, &alg));
-    ck_assert_int_eq(alg, IGD_CONV_DIRECT);
-    igd_options_free(o);
-    igd_model_free(m);
+}
+
+/* Files of older releases lack the options added since (0.2 added conv_algorithm, 0.3
+ * standardize): they load with those options' defaults. */
+START_TEST(test_files_without_newer_options)
+{
+    rel_alloc_install();
+    make_fixture("conv_algorithm=direct,standardize=2.5");
+    check_options(fx.plain, fx.plain_size, IGD_CONV_DIRECT, 2.5, "the file as saved");
+    hostile v02 = without_option(fx.plain, fx.plain_size, IGD_OPT_STANDARDIZE);
+    check_options(v02.data, v02.size, IGD_CONV_DIRECT, 0.0, "a file without standardize");
+    hostile v01 = without_option(v02.data, v02.size, IGD_OPT_CONV_ALGORITHM);
+    check_options(v01.data, v01.size, IGD_CONV_FAST, 0.0, "a file without either");
+    free(v01.data);
+    free(v02.data);
     drop_fixture();
 }
 END_TEST

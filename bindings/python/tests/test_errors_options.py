@@ -88,6 +88,11 @@ def test_options_by_name_and_enum_names():
     for alg in igd.ConvAlgorithm:
         opts["conv_algorithm"] = alg.name.lower()
         assert opts["conv_algorithm"] == alg
+    assert opts["standardize"] == 0.0
+    opts["standardize"] = 3
+    assert opts["standardize"] == 3.0
+    with pytest.raises(igd.InvalidArgumentError):
+        opts["standardize"] = -1
     opts["epochs"] = 3.0
     assert opts["epochs"] == 3
     with pytest.raises(igd.InvalidArgumentError):
