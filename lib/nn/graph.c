@@ -466,11 +466,15 @@ igd_status nn_graph_forward(nn_graph *g, core_err *err)
     return nn_check(dnnl_stream_wait(g->ctx->stream), err, "stream");
 }
 
-/* The tensor owning t's buffers (t itself unless t is a reshape of another). */
+int nn_base(const nn_graph *g, int t)
+{
+    int a = g->tensors[t].alias;
+    return a >= 0 ? a : t;
+}
+
 static nn_tensor *base_of(nn_graph *g, int t)
 {
-    nn_tensor *x = &g->tensors[t];
-    return x->alias >= 0 ? &g->tensors[x->alias] : x;
+    return &g->tensors[nn_base(g, t)];
 }
 
 static void diff_zero(nn_tensor *t)

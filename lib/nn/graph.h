@@ -49,9 +49,10 @@ typedef struct nn_tensor {
     bool needs_diff; /* some op or the caller wants its gradient */
     bool diff_set;   /* during backward: its diff holds a value */
     bool to_spare;   /* during backward: the op running writes the spare buffer */
-    /* Ops over which its planned buffers are live (see liveness.c): its activation in
-     * inference or gradient in training over live_first..live_last, its spare buffer over
-     * spare_first..live_last; -1 stands for before the first op, nops for after the last. */
+    /* On a base tensor (not a view), the ops over which its planned buffers are live (see
+     * liveness.c): its activation in inference or gradient in training over
+     * live_first..live_last, its spare buffer over spare_first..live_last; -1 stands for before
+     * the first op, nops for after the last. */
     int live_first, live_last, spare_first;
     float *data, *diff, *spare;
     dnnl_memory_t mem, diff_mem, spare_mem;
@@ -163,6 +164,8 @@ igd_status nn_graph_add_op(nn_graph *g, nn_op *op, core_err *err);
 int nn_graph_fail(nn_graph *g, igd_status st);
 bool nn_graph_ok(const nn_graph *g);
 const dnnl_memory_desc_t *nn_md(const nn_graph *g, int t);
+/* The tensor owning t's buffers: t itself, or the base t is a view (reshape) of. */
+int nn_base(const nn_graph *g, int t);
 nn_tensor *nn_tensor_at(nn_graph *g, int t);
 
 igd_status nn_prim_create(nn_graph *g, nn_prim *p, const_dnnl_op_desc_t desc,

@@ -32,13 +32,6 @@ typedef struct slot {
     slot_kind kind;
 } slot;
 
-static int root_of(const nn_graph *g, int t)
-{
-    while (g->tensors[t].alias >= 0)
-        t = g->tensors[t].alias;
-    return t;
-}
-
 static int by_size(const void *a, const void *b)
 {
     const slot *x = a, *y = b;
@@ -71,7 +64,7 @@ static size_t place(const slot *placed, size_t n, const slot *s)
     return at;
 }
 
-/* Sets every tensor's live_first, live_last and spare_first (on views, their base's). */
+/* Sets every base tensor's live_first, live_last and spare_first. */
 static void intervals(nn_graph *g)
 {
     const int nops = (int)g->nops;
@@ -82,13 +75,13 @@ static void intervals(nn_graph *g)
     }
     for (int k = 0; k < nops; k++) {
         const nn_op *op = g->ops[k];
-        nn_tensor *x = &g->tensors[root_of(g, op->out)];
+        nn_tensor *x = &g->tensors[nn_base(g, op->out)];
         /* A view produces no buffer: its base's starts where the base is made (or is an
          * input). */
         if (g->tensors[op->out].alias < 0 && k < x->live_first)
             x->live_first = k;
         for (int i = 0; i < op->nin; i++) {
-            x = &g->tensors[root_of(g, op->in[i])];
+            x = &g->tensors[nn_base(g, op->in[i])];
             if (k > x->live_last)
                 x->live_last = k;
             if (k < x->spare_first)
@@ -96,23 +89,14 @@ static void intervals(nn_graph *g)
         }
     }
     for (size_t t = 0; t < g->ntensors; t++) {
-        nn_tensor *x = &g->tensors[root_of(g, (int)t)];
+        nn_tensor *x = &g->tensors[nn_base(g, (int)t)];
         bool input = x->live_first == INT_MAX;
         if (g->tensors[t].consumers == 0 || (input && g->mode == NN_INFER))
             x->live_last = nops;
     }
-    for (size_t t = 0; t < g->ntensors; t++) {
-        nn_tensor *x = &g->tensors[t];
-        if (x->live_first == INT_MAX)
-            x->live_first = -1;
-    }
-    for (size_t t = 0; t < g->ntensors; t++) {
-        nn_tensor *x = &g->tensors[t];
-        const nn_tensor *r = &g->tensors[root_of(g, (int)t)];
-        x->live_first = r->live_first;
-        x->live_last = r->live_last;
-        x->spare_first = r->spare_first;
-    }
+    for (size_t t = 0; t < g->ntensors; t++)
+        if (g->tensors[t].live_first == INT_MAX) /* an input */
+            g->tensors[t].live_first = -1;
 }
 
 static size_t collect(const nn_graph *g, slot *slots)
