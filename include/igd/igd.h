@@ -193,6 +193,17 @@ typedef enum igd_option {
                                       * smooths heatmaps; 0 = none (4) */
     IGD_OPT_HEATMAP_GLOBAL_WEIGHT = 63, /* real [runtime]: share of the global model's map when
                                          * both models exist (0.5) */
+    IGD_OPT_MEMORY_SIZE = 64,   /* int [runtime]: patch memory. When > 0, every E-step keeps up to
+                                 * this many of the training latents it sees at each patch position
+                                 * (the global model has one position), sampled uniformly, and
+                                 * the model's classifier term becomes a latent's squared distance
+                                 * to the nearest kept latent over the spread sigma^2 instead of the
+                                 * Gaussian's; the local model's heatmap becomes each patch's term
+                                 * spread over its pixels. 0 = none: an E-step drops an existing
+                                 * memory (0) */
+    IGD_OPT_MEMORY_RADIUS = 65, /* real [runtime]: a patch is compared with the latents kept at
+                                 * the nearest position and at every position at most this many
+                                 * pixels (of the resized image) farther along either axis (0) */
     /* Runtime */
     IGD_OPT_THREADS = 70,          /* int [runtime]: worker threads, 0 = all cores (0) */
     IGD_OPT_SEED = 71,             /* int: seed of initialisation, sampling and shuffling (1) */

@@ -199,7 +199,7 @@ igd_status igd_model_estep_begin(igd_model *model, igd_net net)
     if (st != IGD_OK)
         return core_report(&model->err, &err, st);
     begin_write(model);
-    return end_write(model, &err, mdl_estep_begin(model, id, &err));
+    return end_write(model, &err, mdl_estep_begin(model, id, true, &err));
 }
 
 igd_status igd_model_estep_add(igd_model *model, igd_net net, const void *pixels,

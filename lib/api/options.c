@@ -110,6 +110,12 @@ static const opt_def table[OPT_COUNT] = {
      "Gaussian sigma, in input pixels, smoothing heatmaps; 0 = none"},
     {IGD_OPT_HEATMAP_GLOBAL_WEIGHT, "heatmap_global_weight", R, 0, 1, 0.5, true, NULL,
      "share of the global model's map in heatmaps when both models exist"},
+    {IGD_OPT_MEMORY_SIZE, "memory_size", I, 0, 16777216, 0, true, NULL,
+     "training latents each E-step keeps per patch position for nearest-neighbour scoring; "
+     "0 = none (the Gaussian scores)"},
+    {IGD_OPT_MEMORY_RADIUS, "memory_radius", R, 0, 1e6, 0, true, NULL,
+     "pixels (of the resized image) beyond the nearest kept position that a patch is compared "
+     "across"},
     {IGD_OPT_THREADS, "threads", I, 0, 1024, 0, true, NULL, "worker threads; 0 = all cores"},
     {IGD_OPT_SEED, "seed", I, 0, MAXI, 1, false, NULL,
      "seed of initialisation, sampling and shuffling"},

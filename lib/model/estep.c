@@ -14,7 +14,35 @@ void mdl_classifier(const igd_model *m, const mdl_net *net, const float *z, int 
                     m->cfg.classifier == IGD_CLASSIFIER_SVDD, term, grad, scale);
 }
 
-igd_status mdl_estep_begin(igd_model *m, int id, core_err *err)
+/* An empty memory over the positions the E-step visits: the global model's one, or the local
+ * model's patch grid at the current stride; its reservoir sampling seeded from the model's seed. */
+static igd_status memory_begin(igd_model *m, mdl_net *net, core_err *err)
+{
+    int one = 0;
+    if (net->id == MDL_GLOBAL) {
+        CORE_TRY(mdl_memory_init(&net->building, net->arch.latent, 1, &one, &one, err));
+    } else {
+        const int side = m->cfg.image_size, p = net->arch.size, s = m->cfg.patch_stride;
+        const size_t cells = (size_t)mdl_grid_count(side, p, s);
+        int *y = core_calloc(cells * cells, sizeof *y), *x = core_calloc(cells * cells, sizeof *x);
+        igd_status st = IGD_OK;
+        if (!y || !x)
+            st = core_fail(err, IGD_ERR_OUT_OF_MEMORY, "allocating patch positions");
+        for (size_t i = 0; st == IGD_OK && i < cells * cells; i++) {
+            y[i] = mdl_grid_offset(side, p, s, (int)(i / cells));
+            x[i] = mdl_grid_offset(side, p, s, (int)(i % cells));
+        }
+        if (st == IGD_OK)
+            st = mdl_memory_init(&net->building, net->arch.latent, cells * cells, y, x, err);
+        core_free(y);
+        core_free(x);
+        CORE_TRY(st);
+    }
+    core_rng_seed(&net->memory_rng, m->cfg.seed * 2 + 0x6d656d6fULL + (uint64_t)net->id);
+    return IGD_OK;
+}
+
+igd_status mdl_estep_begin(igd_model *m, int id, bool keep_memory, core_err *err)
 {
     mdl_net *net = &m->net[id];
     if (!net->estep) {
@@ -24,12 +52,16 @@ igd_status mdl_estep_begin(igd_model *m, int id, core_err *err)
     memset(net->sum, 0, sizeof(double) * (size_t)net->arch.latent);
     net->sum_sq = net->msd_sum = 0;
     net->count = net->msd_batches = 0;
+    mdl_memory_free(&net->building);
+    if (keep_memory && m->cfg.memory_size > 0)
+        CORE_TRY(memory_begin(m, net, err));
     net->estep_open = true;
     return IGD_OK;
 }
 
-/* Encodes the first n inputs of the E-step workspace and accumulates their latents. */
-static igd_status flush(igd_model *m, mdl_net *net, int n, core_err *err)
+/* Encodes the first n inputs of the E-step workspace and accumulates their latents; the memory
+ * being built is offered each at its position (cell[i]). */
+static igd_status flush(igd_model *m, mdl_net *net, int n, const int *cell, core_err *err)
 {
     if (n == 0)
         return IGD_OK;
@@ -37,6 +69,9 @@ static igd_status flush(igd_model *m, mdl_net *net, int n, core_err *err)
     CORE_TRY(mdl_infer_run(m, inf, n, false, err));
     const float *z = nn_data(inf->enc, inf->z);
     const int d = net->arch.latent;
+    for (int i = 0; i < n && net->building.positions; i++)
+        CORE_TRY(mdl_memory_offer(&net->building, (size_t)cell[i], z + (size_t)i * d,
+                                  m->cfg.memory_size, &net->memory_rng, err));
     double msd = 0;
     for (int i = 0; i < n; i++) {
         double sq = 0, dc = 0;
@@ -66,12 +101,12 @@ igd_status mdl_estep_add(igd_model *m, int id, const io_view *views, size_t coun
         return core_fail(err, IGD_ERR_STATE, "E-step add without begin");
     mdl_infer *inf = net->estep;
     const size_t per = (size_t)inf->channels * inf->side * inf->side;
-    int k = 0;
+    int k = 0, cell[64] = {0}; /* E-step batches are at most 64 */
     for (size_t i = 0; i < count; i++) {
         if (id == MDL_GLOBAL) {
             mdl_pre_global(m, &views[i], inf->pix + per * (size_t)k);
             if (++k == inf->batch) {
-                CORE_TRY(flush(m, net, k, err));
+                CORE_TRY(flush(m, net, k, cell, err));
                 k = 0;
             }
             continue;
@@ -84,13 +119,14 @@ igd_status mdl_estep_add(igd_model *m, int id, const io_view *views, size_t coun
                 mdl_cut_patch(m->patch_image, inf->channels, side, p,
                               mdl_grid_offset(side, p, s, gy), mdl_grid_offset(side, p, s, gx),
                               inf->pix + per * (size_t)k);
+                cell[k] = gy * cells + gx;
                 if (++k == inf->batch) {
-                    CORE_TRY(flush(m, net, k, err));
+                    CORE_TRY(flush(m, net, k, cell, err));
                     k = 0;
                 }
             }
     }
-    return flush(m, net, k, err);
+    return flush(m, net, k, cell, err);
 }
 
 igd_status mdl_estep_finish(igd_model *m, int id, core_err *err)
@@ -131,8 +167,15 @@ igd_status mdl_estep_finish(igd_model *m, int id, core_err *err)
     if (m->cfg.classifier == IGD_CLASSIFIER_SVDD)
         net->center_fixed = true;
     net->has_stats = true;
-    mdl_log(m, IGD_LOG_INFO, "E-step (%s): %llu latents, spread %.6g, mean distance %.6g",
-            id == MDL_GLOBAL ? "global" : "local", (unsigned long long)net->count, net->spread,
-            var);
+    /* The memory always holds what the last E-step kept (none when memory_size is 0). */
+    if (net->building.positions)
+        CORE_TRY(mdl_memory_calibrate(&net->building, m->cfg.sigma_min, err));
+    mdl_memory_free(&net->memory);
+    net->memory = net->building;
+    memset(&net->building, 0, sizeof net->building);
+    mdl_log(m, IGD_LOG_INFO,
+            "E-step (%s): %llu latents, spread %.6g, mean distance %.6g, %zu kept in memory",
+            id == MDL_GLOBAL ? "global" : "local", (unsigned long long)net->count, net->spread, var,
+            mdl_memory_total(&net->memory));
     return IGD_OK;
 }

@@ -114,11 +114,12 @@ static igd_status measure_pixels(fit_run *r, core_err *err)
     return IGD_OK;
 }
 
-static igd_status estep(fit_run *r, int id, core_err *err)
+/* final: the E-step after training, the only one that builds the patch memory. */
+static igd_status estep(fit_run *r, int id, bool final, core_err *err)
 {
     igd_model *m = r->m;
     const size_t ntrain = r->n - r->held, chunk = r->cap;
-    CORE_TRY(mdl_estep_begin(m, id, err));
+    CORE_TRY(mdl_estep_begin(m, id, final, err));
     for (size_t first = 0; first < ntrain; first += chunk) {
         size_t k = ntrain - first < chunk ? ntrain - first : chunk;
         CORE_TRY(load_views(r, &r->order[r->held + first], k, err));
@@ -169,7 +170,7 @@ static igd_status train_net(fit_run *r, int id, double seconds, core_err *err)
     net->steps = 0;
     m->cfg.total_steps = decay_over;
     for (uint64_t e = 0; e < epochs && st == IGD_OK; e++) {
-        if (e % (uint64_t)m->cfg.estep_interval == 0 && (st = estep(r, id, err)) != IGD_OK)
+        if (e % (uint64_t)m->cfg.estep_interval == 0 && (st = estep(r, id, false, err)) != IGD_OK)
             break;
         /* Reshuffle the training samples each epoch. */
         for (size_t i = ntrain; i > 1; i--) {
@@ -197,7 +198,7 @@ static igd_status train_net(fit_run *r, int id, double seconds, core_err *err)
     }
     m->cfg.total_steps = saved_total;
     if (st == IGD_OK)
-        st = estep(r, id, err);
+        st = estep(r, id, true, err);
     return st;
 }
 

@@ -93,8 +93,18 @@ igd_status mdl_infer_run(igd_model *m, mdl_infer *inf, int n, bool decode, core_
     return IGD_OK;
 }
 
-void mdl_infer_terms(igd_model *m, const mdl_net *net, mdl_infer *inf, int n, double *rec,
-                     double *cls)
+igd_status mdl_memory_terms(const igd_model *m, const mdl_net *net, const float *z, int n,
+                            const int *y, const int *x, double *cls, core_err *err)
+{
+    const size_t L = (size_t)net->arch.latent;
+    for (int i = 0; i < n; i++)
+        CORE_TRY(mdl_memory_term(&net->memory, y ? y[i] : 0, x ? x[i] : 0, m->cfg.memory_radius,
+                                 z + L * (size_t)i, &cls[i], err));
+    return IGD_OK;
+}
+
+igd_status mdl_infer_terms(igd_model *m, const mdl_net *net, mdl_infer *inf, int n, const int *y,
+                           const int *x, double *rec, double *cls, core_err *err)
 {
     if (inf->decode) {
         size_t per = (size_t)inf->channels * inf->side * inf->side;
@@ -104,10 +114,13 @@ void mdl_infer_terms(igd_model *m, const mdl_net *net, mdl_infer *inf, int n, do
     } else {
         memset(rec, 0, sizeof(double) * (size_t)n);
     }
+    if (net->memory.positions)
+        return mdl_memory_terms(m, net, nn_data(inf->enc, inf->z), n, y, x, cls, err);
     if (net->has_stats)
         mdl_classifier(m, net, nn_data(inf->enc, inf->z), n, cls, NULL, 0);
     else
         memset(cls, 0, sizeof(double) * (size_t)n);
+    return IGD_OK;
 }
 
 void mdl_infer_maps(igd_model *m, mdl_infer *inf, int n, float *maps)

@@ -72,6 +72,8 @@ static void net_fini(mdl_net *net)
 {
     mdl_trainer_free(net->trainer);
     mdl_infer_free(net->estep);
+    mdl_memory_free(&net->memory);
+    mdl_memory_free(&net->building);
     nn_params_fini(&net->enc);
     nn_params_fini(&net->dec);
     nn_params_fini(&net->critic);

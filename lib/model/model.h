@@ -13,6 +13,7 @@
 #include "core/rng.h"
 #include "io/view.h"
 #include "loss/msssim.h"
+#include "model/memory.h"
 #include "model/nets.h"
 #include "nn/adam.h"
 #include "nn/ctx.h"
@@ -43,6 +44,8 @@ typedef struct mdl_config {
     double time_limit, calib_share, calib_quantile;
     bool norm_auto;
     double standardize; /* IGD_OPT_STANDARDIZE */
+    size_t memory_size; /* IGD_OPT_MEMORY_SIZE */
+    double memory_radius;
 } mdl_config;
 
 igd_status mdl_config_from_options(const igd_options *o, mdl_config *c, core_err *err);
@@ -85,7 +88,10 @@ typedef struct mdl_net {
     double *sum;
     double sum_sq, msd_sum;
     uint64_t count, msd_batches;
-    mdl_infer *estep; /* inference workspace of the E-step (made at the first E-step) */
+    mdl_infer *estep;    /* inference workspace of the E-step (made at the first E-step) */
+    mdl_memory memory;   /* patch memory (positions 0: none) */
+    mdl_memory building; /* the memory an open E-step collects */
+    core_rng memory_rng; /* the open E-step's reservoir sampling */
     mdl_trainer *trainer;
     uint64_t steps; /* training steps taken */
 } mdl_net;
@@ -149,7 +155,9 @@ void mdl_denormalize(const igd_model *m, const float *in, float *pix, int n, int
  * d(mean term)/dz scaled by `scale`. */
 void mdl_classifier(const igd_model *m, const mdl_net *net, const float *z, int n, double *term,
                     float *grad, double scale);
-igd_status mdl_estep_begin(igd_model *m, int id, core_err *err);
+/* keep_memory: the E-step builds a patch memory (when memory_size > 0); without it, finishing
+ * leaves the model without one. */
+igd_status mdl_estep_begin(igd_model *m, int id, bool keep_memory, core_err *err);
 igd_status mdl_estep_add(igd_model *m, int id, const io_view *views, size_t count, core_err *err);
 igd_status mdl_estep_finish(igd_model *m, int id, core_err *err);
 
@@ -159,9 +167,13 @@ igd_status mdl_infer_create(igd_model *m, int id, nn_ctx *ctx, int batch, mdl_in
 void mdl_infer_free(mdl_infer *inf);
 /* Encodes (and decodes, when the decoder is used) the first n inputs in inf->pix. */
 igd_status mdl_infer_run(igd_model *m, mdl_infer *inf, int n, bool decode, core_err *err);
-/* Reconstruction and classifier terms of the first n samples of the last run. */
-void mdl_infer_terms(igd_model *m, const mdl_net *net, mdl_infer *inf, int n, double *rec,
-                     double *cls);
+/* Reconstruction and classifier terms of the first n samples of the last run; y and x (NULL for
+ * the global model) are the samples' patch offsets, which a patch memory needs. */
+igd_status mdl_infer_terms(igd_model *m, const mdl_net *net, mdl_infer *inf, int n, const int *y,
+                           const int *x, double *rec, double *cls, core_err *err);
+/* The memory terms of n latents z at patch offsets y, x (NULL: the global model's position). */
+igd_status mdl_memory_terms(const igd_model *m, const mdl_net *net, const float *z, int n,
+                            const int *y, const int *x, double *cls, core_err *err);
 /* Per-pixel reconstruction-error maps (n x side x side) of the last run. */
 void mdl_infer_maps(igd_model *m, mdl_infer *inf, int n, float *maps);
 

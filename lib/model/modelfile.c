@@ -6,7 +6,8 @@
  *
  * Sections: OPTS (every option), NORM (pixel normalisation), CALI (threshold), NETG / NETL (a
  * sub-model: classifier state and the parameters of encoder, decoder and critic, optionally with
- * Adam's moments). Integers and floats are little-endian; floats are IEEE-754. */
+ * Adam's moments), MEMG / MEML (a sub-model's patch memory, when it has one). Integers and floats
+ * are little-endian; floats are IEEE-754. */
 #include "model/modelfile.h"
 
 #include <math.h>
@@ -115,6 +116,20 @@ static void write_moments(wr *w, const nn_params *p)
     }
 }
 
+static void write_memory(wr *w, const mdl_memory *mem)
+{
+    put_u32(w, (uint32_t)mem->latent);
+    put_u64(w, (uint64_t)mem->positions);
+    for (size_t p = 0; p < mem->positions; p++) {
+        put_u32(w, (uint32_t)mem->y[p]);
+        put_u32(w, (uint32_t)mem->x[p]);
+        put_u64(w, (uint64_t)mem->count[p]);
+        put_f64(w, mem->scale[p]);
+    }
+    for (size_t p = 0; p < mem->positions; p++)
+        put_floats(w, mem->z[p], mem->count[p] * (size_t)mem->latent);
+}
+
 static void write_model(const igd_model *m, unsigned flags, wr *w)
 {
     put(w, MAGIC, 8);
@@ -166,6 +181,11 @@ static void write_model(const igd_model *m, unsigned flags, wr *w)
             for (int k = 0; k < 3; k++)
                 write_moments(w, stores[k]);
         end_section(w, s);
+        if (n->memory.positions) {
+            s = begin_section(w, id == MDL_GLOBAL ? "MEMG" : "MEML");
+            write_memory(w, &n->memory);
+            end_section(w, s);
+        }
     }
     if (w->buf) {
         wr fix = {w->buf, payload_at};
@@ -344,6 +364,69 @@ static void read_net(rd *r, igd_model *m, int id, bool moments)
             read_moments(r, stores[k], what);
 }
 
+/* A patch memory: positions inside the resized image (the global model's only at 0, 0), each
+ * with at least one latent, and exactly as many floats as the counts say, all finite. Sizes are
+ * checked against the section before anything is allocated. */
+static void read_memory(rd *r, igd_model *m, int id)
+{
+    mdl_net *n = &m->net[id];
+    const char *what = id == MDL_GLOBAL ? "the global model's memory" : "the local model's memory";
+    if (get_u32(r, what) != (uint32_t)n->arch.latent) {
+        bad(r, "%s: the latent size differs from the options", what);
+        return;
+    }
+    uint64_t positions = get_u64(r, what);
+    if (r->st != IGD_OK)
+        return;
+    if (positions == 0 || positions > (r->end - r->pos) / 24 ||
+        (id == MDL_GLOBAL && positions != 1)) {
+        bad(r, "%s: the number of positions is invalid", what);
+        return;
+    }
+    const size_t np = (size_t)positions, L = (size_t)n->arch.latent;
+    const int limit = id == MDL_GLOBAL ? 0 : m->cfg.image_size - n->arch.size;
+    int *y = core_calloc(np, sizeof *y), *x = core_calloc(np, sizeof *x);
+    size_t *count = core_calloc(np, sizeof *count);
+    double *scale = core_calloc(np, sizeof *scale);
+    size_t total = 0, bytes = 0;
+    if (!y || !x || !count || !scale)
+        r->st = core_fail(r->err, IGD_ERR_OUT_OF_MEMORY, "allocating a patch memory");
+    for (size_t p = 0; p < np && r->st == IGD_OK; p++) {
+        uint32_t py = get_u32(r, what), px = get_u32(r, what);
+        uint64_t c = get_u64(r, what);
+        scale[p] = get_f64(r, what);
+        if (r->st != IGD_OK)
+            break;
+        if (!(scale[p] > 0 && isfinite(scale[p])))
+            bad(r, "%s: a position's scale is not a positive number", what);
+        if (py > (uint32_t)limit || px > (uint32_t)limit)
+            bad(r, "%s: a position lies outside the image", what);
+        else if (c == 0 || c > (r->end - r->pos) / 4 || !core_add_size(total, (size_t)c, &total))
+            bad(r, "%s: a position's latent count is invalid", what);
+        y[p] = (int)py;
+        x[p] = (int)px;
+        count[p] = (size_t)c;
+    }
+    if (r->st == IGD_OK && (!core_mul4_size(total, L, 4, 1, &bytes) || bytes != r->end - r->pos))
+        bad(r, "%s: the latent counts do not match the section's size", what);
+    if (r->st == IGD_OK)
+        r->st = mdl_memory_init(&n->memory, n->arch.latent, np, y, x, r->err);
+    for (size_t p = 0; p < np && r->st == IGD_OK; p++) {
+        r->st = mdl_memory_reserve(&n->memory, p, count[p], r->err);
+        if (r->st != IGD_OK)
+            break;
+        n->memory.count[p] = count[p];
+        n->memory.scale[p] = scale[p];
+        get_floats(r, n->memory.z[p], count[p] * L, what);
+    }
+    if (r->st == IGD_OK)
+        mdl_memory_seal(&n->memory);
+    core_free(y);
+    core_free(x);
+    core_free(count);
+    core_free(scale);
+}
+
 /* Options: every stored key must be known, typed right and in bounds. */
 static void read_options(rd *r, igd_options *opts)
 {
@@ -397,8 +480,8 @@ typedef struct sections {
     bool seen[8];
 } sections;
 
-static const char *const section_names[] = {"OPTS", "NORM", "CALI", "NETG", "NETL"};
-enum { S_OPTS, S_NORM, S_CALI, S_NETG, S_NETL, S_COUNT };
+static const char *const section_names[] = {"OPTS", "NORM", "CALI", "NETG", "NETL", "MEMG", "MEML"};
+enum { S_OPTS, S_NORM, S_CALI, S_NETG, S_NETL, S_MEMG, S_MEML, S_COUNT };
 
 static igd_status read_header(rd *r, uint32_t *flags)
 {
@@ -495,7 +578,8 @@ igd_status mdl_load_buffer(const void *data, size_t size, const igd_options *run
     apply_runtime(&opts, runtime);
     int nets = (int)opt_int(&opts, IGD_OPT_NETS);
     if (s.seen[S_NETG] != ((nets & IGD_NET_GLOBAL) != 0) ||
-        s.seen[S_NETL] != ((nets & IGD_NET_LOCAL) != 0))
+        s.seen[S_NETL] != ((nets & IGD_NET_LOCAL) != 0) || (s.seen[S_MEMG] && !s.seen[S_NETG]) ||
+        (s.seen[S_MEML] && !s.seen[S_NETL]))
         return bad(&r, "%s", "the model file's sub-models differ from its options");
 
     igd_model *m;
@@ -530,6 +614,12 @@ igd_status mdl_load_buffer(const void *data, size_t size, const igd_options *run
         sub = section(&r, &s, id == MDL_GLOBAL ? S_NETG : S_NETL);
         read_net(&sub, m, id, flags & IGD_SAVE_OPTIMIZER);
         st = finish_section(&sub, section_names[id == MDL_GLOBAL ? S_NETG : S_NETL]);
+        const int k = id == MDL_GLOBAL ? S_MEMG : S_MEML;
+        if (st == IGD_OK && s.seen[k]) {
+            sub = section(&r, &s, k);
+            read_memory(&sub, m, id);
+            st = finish_section(&sub, section_names[k]);
+        }
     }
     if (st != IGD_OK) {
         mdl_free(m);

@@ -131,8 +131,20 @@ static igd_status for_patches(igd_session *s, const io_view *v, size_t image, pa
 
 /* ---- detection ---- */
 
+/* The offsets of the local model's patches first..first+n-1 of an image into y and x. */
+static void patch_offsets(const igd_model *m, int first, int n, int *y, int *x)
+{
+    const int side = m->cfg.image_size, p = m->cfg.arch[MDL_LOCAL].size, s = m->cfg.patch_stride;
+    const int cells = mdl_grid_count(side, p, s);
+    for (int k = 0; k < n; k++) {
+        y[k] = mdl_grid_offset(side, p, s, (first + k) / cells);
+        x[k] = mdl_grid_offset(side, p, s, (first + k) % cells);
+    }
+}
+
 typedef struct detect_state {
     double *parts; /* n x IGD_PART_COUNT */
+    int y[LOCAL_BATCH], x[LOCAL_BATCH];
     double rec[LOCAL_BATCH > GLOBAL_BATCH ? LOCAL_BATCH : GLOBAL_BATCH];
     double cls[LOCAL_BATCH > GLOBAL_BATCH ? LOCAL_BATCH : GLOBAL_BATCH];
 } detect_state;
@@ -140,12 +152,12 @@ typedef struct detect_state {
 static igd_status score_patches(igd_session *s, size_t image, int first, int n, void *user,
                                 core_err *err)
 {
-    (void)first;
     igd_model *m = s->model;
     detect_state *ds = user;
     mdl_infer *inf = s->inf[MDL_LOCAL];
     CORE_TRY(mdl_infer_run(m, inf, n, true, err));
-    mdl_infer_terms(m, &m->net[MDL_LOCAL], inf, n, ds->rec, ds->cls);
+    patch_offsets(m, first, n, ds->y, ds->x);
+    CORE_TRY(mdl_infer_terms(m, &m->net[MDL_LOCAL], inf, n, ds->y, ds->x, ds->rec, ds->cls, err));
     double *p = ds->parts + image * IGD_PART_COUNT;
     for (int k = 0; k < n; k++) {
         double v = m->cfg.score_rec * ds->rec[k] + m->cfg.score_cls * ds->cls[k];
@@ -164,7 +176,7 @@ static igd_status score_globals(igd_session *s, mdl_infer *inf, size_t first, in
     igd_model *m = s->model;
     detect_state *ds = user;
     CORE_TRY(mdl_infer_run(m, inf, k, true, err));
-    mdl_infer_terms(m, &m->net[MDL_GLOBAL], inf, k, ds->rec, ds->cls);
+    CORE_TRY(mdl_infer_terms(m, &m->net[MDL_GLOBAL], inf, k, NULL, NULL, ds->rec, ds->cls, err));
     for (int i = 0; i < k; i++) {
         double *p = ds->parts + (first + i) * IGD_PART_COUNT;
         p[IGD_PART_GLOBAL_REC] = ds->rec[i];
@@ -204,19 +216,23 @@ static igd_status fold_patches(igd_session *s, size_t image, int first, int n, v
     (void)user;
     igd_model *m = s->model;
     mdl_infer *inf = s->inf[MDL_LOCAL];
-    CORE_TRY(mdl_infer_run(m, inf, n, true, err));
-    mdl_infer_maps(m, inf, n, s->maps[MDL_LOCAL]);
-    const int side = m->cfg.image_size, p = inf->side, stride = m->cfg.patch_stride;
-    const int cells = mdl_grid_count(side, p, stride);
+    const mdl_net *net = &m->net[MDL_LOCAL];
+    const bool memory = net->memory.positions > 0;
+    const int side = m->cfg.image_size, p = inf->side;
+    int y0[LOCAL_BATCH], x0[LOCAL_BATCH];
+    double term[LOCAL_BATCH];
+    patch_offsets(m, first, n, y0, x0);
+    CORE_TRY(mdl_infer_run(m, inf, n, !memory, err));
+    if (memory)
+        CORE_TRY(mdl_memory_terms(m, net, nn_data(inf->enc, inf->z), n, y0, x0, term, err));
+    else
+        mdl_infer_maps(m, inf, n, s->maps[MDL_LOCAL]);
     for (int k = 0; k < n; k++) {
-        int cell = first + k;
-        int y0 = mdl_grid_offset(side, p, stride, cell / cells);
-        int x0 = mdl_grid_offset(side, p, stride, cell % cells);
         const float *mp = s->maps[MDL_LOCAL] + (size_t)k * p * p;
         for (int y = 0; y < p; y++)
             for (int x = 0; x < p; x++) {
-                size_t at = (size_t)(y0 + y) * side + x0 + x;
-                s->acc[at] += mp[y * p + x];
+                size_t at = (size_t)(y0[k] + y) * side + x0[k] + x;
+                s->acc[at] += memory ? (float)term[k] : mp[y * p + x];
                 s->cnt[at] += 1.0f;
             }
     }
@@ -290,7 +306,8 @@ igd_status mdl_session_heatmap(igd_session *s, const io_view *views, size_t n, f
         return core_fail(err, IGD_ERR_INVALID_ARGUMENT, "heatmap too large");
     CORE_TRY(reserve_scratch(s, need, err));
     for (int id = 0; id < MDL_NETS; id++)
-        if (mdl_has(m, id) && !s->inf[id]->decode)
+        if (mdl_has(m, id) && !s->inf[id]->decode &&
+            !(id == MDL_LOCAL && m->net[id].memory.positions))
             return core_fail(err, IGD_ERR_STATE,
                              "heatmaps need the decoder, which this model does not train "
                              "(lambda2 = 0)");

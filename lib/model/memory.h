@@ -1,0 +1,51 @@
+/* Patch memory: the training latents an E-step keeps per patch position (the global model has one
+ * position), at most a capacity per position by reservoir sampling, and the nearest-neighbour
+ * term that scores a latent against them. */
+#ifndef MDL_MEMORY_H
+#define MDL_MEMORY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/error.h"
+#include "core/rng.h"
+
+typedef struct mdl_memory {
+    int latent;
+    size_t positions;
+    int *y, *x;       /* each position's patch offset, in pixels of the resized image */
+    size_t *count;    /* latents kept at each position */
+    size_t *capacity; /* room allocated at each position (building grows it) */
+    uint64_t *seen;   /* building: latents offered at each position */
+    float **z;        /* each position's latents, count x latent */
+    float **norm;     /* each position's squared latent norms */
+    double *scale;    /* each position's typical squared distance between kept latents */
+} mdl_memory;
+
+/* An empty memory with the given positions; no latents yet. */
+igd_status mdl_memory_init(mdl_memory *mem, int latent, size_t positions, const int *y,
+                           const int *x, core_err *err);
+void mdl_memory_free(mdl_memory *mem);
+/* Room for count latents at position p (load, or building growth). */
+igd_status mdl_memory_reserve(mdl_memory *mem, size_t p, size_t count, core_err *err);
+/* Offers latent z at position p: kept while fewer than limit are, else it replaces a random kept
+ * one with probability limit / offered (reservoir sampling: every offered latent is equally likely
+ * to stay). */
+igd_status mdl_memory_offer(mdl_memory *mem, size_t p, const float *z, size_t limit, core_rng *rng,
+                            core_err *err);
+/* Recomputes the squared norms after latents were written directly (loading). */
+void mdl_memory_seal(mdl_memory *mem);
+/* Total latents kept. */
+size_t mdl_memory_total(const mdl_memory *mem);
+/* Sets each position's scale: the mean, over its kept latents, of the squared distance to the
+ * nearest other kept latent there (leave one out), at least floor; floor alone where a position
+ * keeps one latent. */
+igd_status mdl_memory_calibrate(mdl_memory *mem, double floor, core_err *err);
+/* The memory term of latent z at patch offset (y, x): over the positions nearest (y, x) (those
+ * whose offset differs from it by at most radius pixels more, along either axis, than the nearest
+ * position's does), the smallest squared distance to a kept latent over that position's scale.
+ * Fails only when the matrix product fails. */
+igd_status mdl_memory_term(const mdl_memory *mem, int y, int x, double radius, const float *z,
+                           double *out, core_err *err);
+
+#endif
