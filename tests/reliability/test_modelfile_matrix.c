@@ -85,7 +85,8 @@ static const igd_status ANY_VERDICT[] = {IGD_OK, IGD_ERR_CORRUPT, IGD_ERR_UNSUPP
 START_TEST(test_valid_files_load_within_bounds)
 {
     rel_alloc_install();
-    make_fixture(_i == 0 ? NULL : _i == 1 ? "channels=3" : "nets=3");
+    static const char *const extra[] = {NULL, "channels=3", "nets=3", "nets=3,memory_size=3"};
+    make_fixture(extra[_i]);
     load_checked(fx.plain, fx.plain_size, ONLY_OK, "plain");
     load_checked(fx.opt, fx.opt_size, ONLY_OK, "with optimiser");
     /* A loaded model saves to the same bytes (the format is canonical). */
@@ -374,7 +375,7 @@ START_TEST(test_hostile_sections)
     insert(&h, N - 8, P + opts, 16);
     rel_put_u64(h.data + N - 8 + 8, 0);
     expect(&h, true, IGD_ERR_CORRUPT, "empty duplicate OPTS");
-    /* Unknown section: the format has no optional sections yet, so it is unsupported. */
+    /* Unknown section: a reader cannot know what it would change, so it is unsupported. */
     h = start(P, N, 24);
     insert(&h, N - 8, "XTRA\0\0\0\0\x08\0\0\0\0\0\0\0abcdefgh", 24);
     expect(&h, true, IGD_ERR_UNSUPPORTED, "unknown section");
@@ -573,6 +574,86 @@ END_TEST
 
 /* The file's size must be checked before anything is allocated: a prefix, however long it
  * claims to be, allocates nothing. */
+/* Patch memory sections (MEMG, MEML): every count, position, scale and float is checked before
+ * it is used, and sizes against the section before anything is allocated. */
+START_TEST(test_hostile_memory)
+{
+    rel_alloc_install();
+    make_fixture("nets=3,memory_size=3");
+    const unsigned char *P = fx.plain;
+    size_t N = fx.plain_size;
+    size_t memg = rel_find_section(P, N, "MEMG"), meml = rel_find_section(P, N, "MEML"),
+           netl = rel_find_section(P, N, "NETL");
+    ck_assert(memg && meml && netl);
+    /* Layout: header (16), u32 latent, u64 positions, per position u32 y, u32 x, u64 count,
+     * f64 scale, then the latents. The fixture keeps 3 of 4 latents at each of 2 x 2 positions. */
+    ck_assert_uint_eq(rel_get_u64(P + meml + 20), 4);
+    ck_assert_uint_eq(rel_get_u64(P + meml + 28 + 8), 3);
+    ck_assert_uint_eq(rel_get_u64(P + memg + 20), 1);
+    const size_t pos0 = meml + 28, pos1 = pos0 + 24;
+    hostile h;
+    h = start(P, N, 0);
+    rel_put_u32(h.data + meml + 16, 9);
+    expect(&h, true, IGD_ERR_CORRUPT, "memory latent size differs");
+    const uint64_t positions[] = {0, 5, UINT64_MAX, (uint64_t)1 << 62};
+    for (size_t i = 0; i < sizeof positions / sizeof positions[0]; i++) {
+        h = start(P, N, 0);
+        rel_put_u64(h.data + meml + 20, positions[i]);
+        expect(&h, true, IGD_ERR_CORRUPT, "memory positions wrong");
+    }
+    h = start(P, N, 0);
+    rel_put_u64(h.data + memg + 20, 2);
+    expect(&h, true, IGD_ERR_CORRUPT, "global memory with two positions");
+    const uint64_t counts[] = {0, 2, 4, UINT64_MAX, (uint64_t)1 << 61};
+    for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++) {
+        h = start(P, N, 0);
+        rel_put_u64(h.data + pos1 + 8, counts[i]);
+        expect(&h, true, IGD_ERR_CORRUPT, "memory count wrong");
+    }
+    h = start(P, N, 0);
+    rel_put_u32(h.data + pos0, 9); /* image 16, patch 8: offsets up to 8 */
+    expect(&h, true, IGD_ERR_CORRUPT, "memory position outside the image");
+    h = start(P, N, 0);
+    rel_put_u32(h.data + memg + 28 + 4, 1);
+    expect(&h, true, IGD_ERR_CORRUPT, "global memory position not at 0, 0");
+    double bad[] = {NAN, INFINITY, 0.0, -1.0};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        uint64_t u;
+        memcpy(&u, &bad[i], 8);
+        h = start(P, N, 0);
+        rel_put_u64(h.data + pos1 + 16, u);
+        expect(&h, true, IGD_ERR_CORRUPT, "memory scale not positive");
+        if (!isfinite(bad[i])) {
+            float f = (float)bad[i];
+            h = start(P, N, 0);
+            memcpy(h.data + meml + 28 + 4 * 24 + 4 * 5, &f, 4);
+            expect(&h, true, IGD_ERR_CORRUPT, "memory latent not finite");
+        }
+    }
+    /* One float fewer, with the section's length matching. */
+    size_t len = (size_t)rel_get_u64(P + meml + 8);
+    h = start(P, N, 0);
+    erase(&h, meml + 16 + len - 4, 4);
+    rel_put_u64(h.data + meml + 8, len - 4);
+    expect(&h, true, IGD_ERR_CORRUPT, "memory shorter than its counts");
+    /* A memory without its sub-model: drop NETL and MEML, then put MEML back. */
+    size_t netl_len = (size_t)rel_get_u64(P + netl + 8);
+    ck_assert_uint_eq(netl + 16 + netl_len, meml);
+    h = start(P, N, 0);
+    erase(&h, netl, 16 + netl_len);
+    set_option_u64(&h, IGD_OPT_NETS, IGD_NET_GLOBAL);
+    expect(&h, true, IGD_ERR_CORRUPT, "memory without its sub-model");
+    /* The intact file loads, and a file with only MEMG dropped loads too (memory is optional). */
+    h = start(P, N, 0);
+    expect(&h, false, IGD_OK, "intact memory");
+    size_t memg_len = (size_t)rel_get_u64(P + memg + 8);
+    h = start(P, N, 0);
+    erase(&h, memg, 16 + memg_len);
+    expect(&h, true, IGD_OK, "global memory dropped");
+    drop_fixture();
+}
+END_TEST
+
 START_TEST(test_null_and_empty)
 {
     rel_alloc_install();
@@ -601,7 +682,7 @@ static void add(Suite *s, const char *name, const TTest *test, int loops)
 Suite *make_modelfile_matrix_suite(void)
 {
     Suite *s = suite_create("modelfile_matrix");
-    add(s, "valid", test_valid_files_load_within_bounds, 3);
+    add(s, "valid", test_valid_files_load_within_bounds, 4);
     add(s, "prefixes", test_every_prefix, 0);
     add(s, "header_flips", test_header_and_trailer_flips, 0);
     add(s, "payload_flips", test_payload_flips, 0);
@@ -610,6 +691,7 @@ Suite *make_modelfile_matrix_suite(void)
     add(s, "hostile_options", test_hostile_options, 0);
     add(s, "older_files", test_files_without_newer_options, 0);
     add(s, "hostile_values", test_hostile_values, 0);
+    add(s, "hostile_memory", test_hostile_memory, 0);
     add(s, "null_and_empty", test_null_and_empty, 0);
     return s;
 }

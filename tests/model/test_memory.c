@@ -1,0 +1,313 @@
+/* Patch memory: reservoir sampling, leave-one-out scales and nearest-neighbour terms against
+ * brute force (lib/model/memory.c), and the options memory_size and memory_radius through the
+ * public API: E-steps build and drop the memory, scores and heatmaps use it, files keep it. */
+#include <math.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/memory.h"
+#include "modeltest.h"
+
+/* ---- the memory itself ---- */
+
+START_TEST(reservoir_keeps_a_uniform_sample)
+{
+    mdl_memory mem;
+    int zero = 0;
+    core_err err = {0};
+    ck_assert_igd_ok(mdl_memory_init(&mem, 2, 1, &zero, &zero, &err));
+    core_rng rng;
+    core_rng_seed(&rng, 5);
+    /* Up to the limit every latent is kept, in order. */
+    for (int i = 0; i < 1000; i++) {
+        float z[2] = {(float)i, 1.0f};
+        ck_assert_igd_ok(mdl_memory_offer(&mem, 0, z, 100, &rng, &err));
+        if (i == 99)
+            for (int k = 0; k < 100; k++)
+                ck_assert_float_eq(mem.z[0][2 * k], (float)k);
+    }
+    ck_assert_uint_eq(mem.count[0], 100);
+    ck_assert_uint_le(mem.capacity[0], 100);
+    ck_assert_uint_eq(mdl_memory_total(&mem), 100);
+    /* A sample of 100 out of 0..999 without repeats, its mean near 499.5 (sd of the mean 27), its
+     * norms right. */
+    bool seen[1000] = {false};
+    double mean = 0;
+    int late = 0;
+    for (int k = 0; k < 100; k++) {
+        int v = (int)mem.z[0][2 * k];
+        ck_assert(v >= 0 && v < 1000 && !seen[v]);
+        seen[v] = true;
+        mean += v / 100.0;
+        late += v >= 500;
+        ck_assert_float_eq_tol(mem.norm[0][k], (float)v * v + 1.0f, 1e-3f * (v * v + 1.0f));
+    }
+    ck_assert_double_eq_tol(mean, 499.5, 110);
+    ck_assert_int_gt(late, 25); /* later latents replace earlier ones */
+    /* The same seed keeps the same sample. */
+    mdl_memory again;
+    ck_assert_igd_ok(mdl_memory_init(&again, 2, 1, &zero, &zero, &err));
+    core_rng_seed(&rng, 5);
+    for (int i = 0; i < 1000; i++) {
+        float z[2] = {(float)i, 1.0f};
+        ck_assert_igd_ok(mdl_memory_offer(&again, 0, z, 100, &rng, &err));
+    }
+    ck_assert_mem_eq(again.z[0], mem.z[0], 200 * sizeof(float));
+    mdl_memory_free(&again);
+    mdl_memory_free(&mem);
+    ck_assert_uint_eq(mem.positions, 0);
+    mdl_memory_free(&mem); /* freeing twice is harmless */
+}
+END_TEST
+
+static double sq_dist(const float *a, const float *b, int n)
+{
+    double s = 0;
+    for (int k = 0; k < n; k++)
+        s += ((double)a[k] - b[k]) * ((double)a[k] - b[k]);
+    return s;
+}
+
+/* 3 x 3 positions 8 pixels apart, 700 latents at the middle one (more than one sgemm chunk), a
+ * few elsewhere, one alone at a corner. */
+START_TEST(terms_and_scales_match_brute_force)
+{
+    enum { L = 5, P = 9 };
+    int y[P], x[P];
+    size_t count[P];
+    for (int p = 0; p < P; p++) {
+        y[p] = 8 * (p / 3);
+        x[p] = 8 * (p % 3);
+        count[p] = p == 4 ? 700 : p == 0 ? 1 : 20 + (size_t)p;
+    }
+    mdl_memory mem;
+    core_err err = {0};
+    ck_assert_igd_ok(mdl_memory_init(&mem, L, P, y, x, &err));
+    core_rng rng;
+    core_rng_seed(&rng, 1);
+    uint64_t seed = 3;
+    for (int p = 0; p < P; p++)
+        for (size_t i = 0; i < count[p]; i++) {
+            float z[L];
+            tu_fill_uniform(z, L, -1, 1, &seed);
+            z[0] += (float)p; /* positions differ */
+            ck_assert_igd_ok(mdl_memory_offer(&mem, (size_t)p, z, 10000, &rng, &err));
+        }
+    ck_assert_igd_ok(mdl_memory_calibrate(&mem, 1e-3, &err));
+    double scale[P];
+    for (int p = 0; p < P; p++) {
+        double sum = 0;
+        for (size_t i = 0; i < count[p]; i++) {
+            double best = INFINITY;
+            for (size_t j = 0; j < count[p]; j++)
+                if (j != i)
+                    best = fmin(best, sq_dist(mem.z[p] + i * L, mem.z[p] + j * L, L));
+            sum += best;
+        }
+        scale[p] = count[p] > 1 ? sum / (double)count[p] : 1e-3;
+        ck_assert_double_eq_tol(mem.scale[p], scale[p], 1e-4 * scale[p]);
+    }
+    /* Queries at, between and beyond positions, with radii 0, 8 and everything. */
+    const int qy[] = {8, 4, 0, 20, 8}, qx[] = {8, 4, 16, 20, 12};
+    const double radii[] = {0, 8, 1e6};
+    for (int q = 0; q < 5; q++)
+        for (int r = 0; r < 3; r++) {
+            float z[L];
+            tu_fill_uniform(z, L, -1, 1, &seed);
+            z[0] += 4.0f;
+            int closest = 1 << 30;
+            for (int p = 0; p < P; p++)
+                closest = (int)fmin(closest, fmax(abs(y[p] - qy[q]), abs(x[p] - qx[q])));
+            double want = INFINITY;
+            for (int p = 0; p < P; p++) {
+                int gap = (int)fmax(abs(y[p] - qy[q]), abs(x[p] - qx[q]));
+                if (gap > closest + radii[r])
+                    continue;
+                for (size_t i = 0; i < count[p]; i++)
+                    want = fmin(want, sq_dist(z, mem.z[p] + i * L, L) / scale[p]);
+            }
+            double got;
+            ck_assert_igd_ok(mdl_memory_term(&mem, qy[q], qx[q], radii[r], z, &got, &err));
+            ck_assert_msg(fabs(got - want) <= 1e-4 * want + 1e-5,
+                          "query (%d, %d) radius %g: %g, brute force %g", qy[q], qx[q], radii[r],
+                          got, want);
+        }
+    /* A kept latent is at distance 0 from itself. */
+    double self;
+    ck_assert_igd_ok(mdl_memory_term(&mem, 8, 8, 0, mem.z[4] + 17 * L, &self, &err));
+    ck_assert_double_le(self, 1e-5);
+    mdl_memory_free(&mem);
+}
+END_TEST
+
+/* ---- through the public API ---- */
+
+enum { N = 16, S = 24 };
+
+static void estep_all(igd_model *m, const unsigned char *img, size_t n)
+{
+    for (int id = 1; id <= 2; id++) {
+        ck_assert_igd_ok(igd_model_estep_begin(m, (igd_net)id));
+        ck_assert_igd_ok(igd_model_estep_add(m, (igd_net)id, img, IGD_PIXEL_U8, n, S, S, 1, 0, 0));
+        ck_assert_igd_ok(igd_model_estep_finish(m, (igd_net)id));
+    }
+}
+
+static void detect(igd_model *m, const unsigned char *img, size_t n, double *scores, double *parts)
+{
+    igd_session *s;
+    ck_assert_igd_ok(igd_session_create(m, &s));
+    ck_assert_igd_ok(igd_session_detect(s, img, IGD_PIXEL_U8, n, S, S, 1, 0, 0, scores, NULL, parts,
+                                        parts ? IGD_PART_COUNT : 0));
+    igd_session_free(s);
+}
+
+static size_t saved_size(igd_model *m)
+{
+    size_t size;
+    ck_assert_igd_ok(igd_model_save_memory(m, 0, NULL, 0, &size));
+    return size;
+}
+
+START_TEST(memory_scores_heatmaps_and_files)
+{
+    igd_model *m = mt_trained_model(IGD_NET_GLOBAL | IGD_NET_LOCAL, 4);
+    unsigned char *train = mt_images(N, S, S, 1, 77); /* the images mt_trained_model used */
+    unsigned char *other = mt_images(4, S, S, 1, 1234);
+    estep_all(m, train, N);
+    double gauss[N], parts[N * IGD_PART_COUNT];
+    detect(m, train, N, gauss, NULL);
+    const size_t plain = saved_size(m);
+
+    /* With a memory the training images' classifier terms vanish: each latent is kept. */
+    ck_assert_igd_ok(igd_model_set_option_int(m, IGD_OPT_MEMORY_SIZE, 1000));
+    estep_all(m, train, N);
+    double scores[N];
+    detect(m, train, N, scores, parts);
+    for (int i = 0; i < N; i++) {
+        const double *p = parts + i * IGD_PART_COUNT;
+        ck_assert_double_le(fabs(p[IGD_PART_GLOBAL_CLASSIFIER]), 1e-4);
+        ck_assert_double_le(fabs(p[IGD_PART_LOCAL_CLASSIFIER]), 1e-4);
+        ck_assert_double_ne(scores[i], gauss[i]);
+    }
+    double oparts[4 * IGD_PART_COUNT], oscores[4];
+    detect(m, other, 4, oscores, oparts);
+    for (int i = 0; i < 4; i++) {
+        ck_assert_double_gt(oparts[i * IGD_PART_COUNT + IGD_PART_GLOBAL_CLASSIFIER], 1e-3);
+        ck_assert_double_gt(oparts[i * IGD_PART_COUNT + IGD_PART_LOCAL_CLASSIFIER], 1e-3);
+    }
+    /* The file grows by the latents (global 16 x 8 floats, local 9 positions x 16 x 8) and the
+     * positions' records, and a loaded model scores the same. */
+    const size_t with = saved_size(m);
+    ck_assert_uint_eq(with - plain, 2 * (16 + 12) + 24 * 10 + 4 * 8 * (16 + 9 * 16));
+    size_t size = with;
+    unsigned char *bytes = malloc(size);
+    ck_assert_igd_ok(igd_model_save_memory(m, 0, bytes, size, &size));
+    igd_model *loaded;
+    ck_assert_igd_ok(igd_model_load_memory(bytes, size, NULL, &loaded));
+    double again[4];
+    detect(loaded, other, 4, again, NULL);
+    ck_assert_mem_eq(again, oscores, sizeof again);
+    igd_model_free(loaded);
+    free(bytes);
+
+    /* Local heatmap: zero over a training image, positive over another. */
+    ck_assert_igd_ok(igd_model_set_option_real(m, IGD_OPT_HEATMAP_GLOBAL_WEIGHT, 0));
+    igd_session *s;
+    ck_assert_igd_ok(igd_session_create(m, &s));
+    float map[S * S], omap[S * S];
+    ck_assert_igd_ok(igd_session_heatmap(s, train, IGD_PIXEL_U8, 1, S, S, 1, 0, 0, map));
+    ck_assert_igd_ok(igd_session_heatmap(s, other, IGD_PIXEL_U8, 1, S, S, 1, 0, 0, omap));
+    float top = 0, otop = 0;
+    for (int k = 0; k < S * S; k++) {
+        top = fmaxf(top, fabsf(map[k]));
+        otop = fmaxf(otop, omap[k]);
+    }
+    ck_assert_float_le(top, 1e-4f);
+    ck_assert_float_gt(otop, 1e-3f);
+    igd_session_free(s);
+
+    /* A wider radius compares with more positions: terms can only fall. */
+    ck_assert_igd_ok(igd_model_set_option_real(m, IGD_OPT_MEMORY_RADIUS, 1000));
+    double wide[4 * IGD_PART_COUNT];
+    detect(m, other, 4, again, wide);
+    for (int i = 0; i < 4; i++) {
+        const double *w = wide + i * IGD_PART_COUNT, *o = oparts + i * IGD_PART_COUNT;
+        ck_assert_double_le(w[IGD_PART_LOCAL_CLASSIFIER], o[IGD_PART_LOCAL_CLASSIFIER] + 1e-9);
+        ck_assert_double_eq(w[IGD_PART_GLOBAL_CLASSIFIER], o[IGD_PART_GLOBAL_CLASSIFIER]);
+    }
+
+    /* A memory smaller than the training set keeps memory_size latents per position. */
+    ck_assert_igd_ok(igd_model_set_option_int(m, IGD_OPT_MEMORY_SIZE, 3));
+    estep_all(m, train, N);
+    ck_assert_uint_eq(saved_size(m) - plain, 2 * (16 + 12) + 24 * 10 + 4 * 8 * (3 + 9 * 3));
+
+    /* memory_size 0: the next E-step drops the memory and the Gaussian scores return. */
+    ck_assert_igd_ok(igd_model_set_option_int(m, IGD_OPT_MEMORY_SIZE, 0));
+    estep_all(m, train, N);
+    ck_assert_uint_eq(saved_size(m), plain);
+    detect(m, train, N, scores, NULL);
+    ck_assert_mem_eq(scores, gauss, sizeof scores);
+
+    /* Bounds of the options. */
+    ck_assert_int_eq(igd_model_set_option_int(m, IGD_OPT_MEMORY_SIZE, -1),
+                     IGD_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(igd_model_set_option_real(m, IGD_OPT_MEMORY_RADIUS, -1),
+                     IGD_ERR_INVALID_ARGUMENT);
+    free(train);
+    free(other);
+    igd_model_free(m);
+}
+END_TEST
+
+/* igd_model_fit builds the memory (at its final E-step), deterministically, and calibrates its
+ * threshold on memory scores. */
+START_TEST(fit_builds_the_memory)
+{
+    unsigned char *img = mt_images(120, S, S, 1, 9);
+    igd_dataset *ds;
+    ck_assert_igd_ok(
+        igd_dataset_from_pixels(img, IGD_PIXEL_U8, 120, S, S, 1, 0, 0, NULL, NULL, &ds));
+    size_t sizes[3];
+    unsigned char *bytes[3];
+    double threshold[3];
+    for (int k = 0; k < 3; k++) {
+        igd_options *o = mt_tiny_options(IGD_NET_GLOBAL | IGD_NET_LOCAL);
+        ck_assert_igd_ok(igd_options_set_int(o, IGD_OPT_ESTEP_INTERVAL, 1));
+        ck_assert_igd_ok(igd_options_set_int(o, IGD_OPT_EPOCHS, 2));
+        ck_assert_igd_ok(igd_options_set_int(o, IGD_OPT_MEMORY_SIZE, k ? 1000 : 0));
+        igd_model *m;
+        ck_assert_igd_ok(igd_model_create(o, &m));
+        igd_options_free(o);
+        ck_assert_igd_ok(igd_model_fit(m, ds));
+        ck_assert_igd_ok(igd_model_get_threshold(m, &threshold[k]));
+        sizes[k] = saved_size(m);
+        bytes[k] = malloc(sizes[k]);
+        ck_assert_igd_ok(igd_model_save_memory(m, 0, bytes[k], sizes[k], &sizes[k]));
+        igd_model_free(m);
+    }
+    /* 120 images less the held-out share (calibration_share 0.1): 108 latents per position. */
+    ck_assert_uint_eq(sizes[1] - sizes[0], 2 * (16 + 12) + 24 * 10 + 4 * 8 * (108 + 9 * 108));
+    ck_assert_uint_eq(sizes[1], sizes[2]);
+    ck_assert_double_ne(threshold[0], threshold[1]);
+    ck_assert_mem_eq(bytes[1], bytes[2], sizes[1]);
+    for (int k = 0; k < 3; k++)
+        free(bytes[k]);
+    igd_dataset_free(ds);
+    free(img);
+}
+END_TEST
+
+Suite *make_memory_suite(void)
+{
+    Suite *s = suite_create("memory");
+    TCase *t = tcase_create("memory");
+    tcase_set_timeout(t, 600);
+    tcase_add_test(t, reservoir_keeps_a_uniform_sample);
+    tcase_add_test(t, terms_and_scales_match_brute_force);
+    tcase_add_test(t, memory_scores_heatmaps_and_files);
+    tcase_add_test(t, fit_builds_the_memory);
+    suite_add_tcase(s, t);
+    return s;
+}
