@@ -195,12 +195,13 @@ typedef enum igd_option {
                                          * both models exist (0.5) */
     IGD_OPT_MEMORY_SIZE = 64,   /* int [runtime]: patch memory. When > 0, every E-step keeps up to
                                  * this many of the training latents it sees at each patch position
-                                 * (the global model has one position), sampled uniformly, and
-                                 * the model's classifier term becomes a latent's squared distance
-                                 * to the nearest kept latent over the spread sigma^2 instead of the
-                                 * Gaussian's; the local model's heatmap becomes each patch's term
-                                 * spread over its pixels. 0 = none: an E-step drops an existing
-                                 * memory (0) */
+                                 * (the global model has one position), sampled uniformly
+                                 * (igd_model_fit: its final E-step), and the classifier term of a
+                                 * latent becomes its squared distance to the nearest kept latent
+                                 * over that position's scale (the kept latents' mean squared
+                                 * distance to their nearest other one) instead of the Gaussian's;
+                                 * the local model's heatmap becomes each patch's term spread over
+                                 * its pixels. 0 = none: an E-step drops an existing memory (0) */
     IGD_OPT_MEMORY_RADIUS = 65, /* real [runtime]: a patch is compared with the latents kept at
                                  * the nearest position and at every position at most this many
                                  * pixels (of the resized image) farther along either axis (0) */

@@ -158,6 +158,36 @@ def test_local_model(train_images, test_images):
     assert m.heatmap(test_images).shape == (6, 16, 16)
 
 
+def test_patch_memory(train_images, test_images):
+    m = igd.Model(TINY, nets=3, image_size=32, patch_size=16, patch_stride=8, memory_size=100)
+    plain = igd.Model.from_bytes(m.to_bytes())
+    plain.set_options(memory_size=0)
+    for model in (m, plain):
+        model.estep(train_images, net="global")
+        model.estep(train_images, net="local")
+    # Every training latent is kept: the training images' classifier terms vanish.
+    d = m.detect(train_images, parts=True)
+    assert np.abs(d.parts[:, igd.Part.GLOBAL_CLASSIFIER]).max() < 1e-4
+    assert np.abs(d.parts[:, igd.Part.LOCAL_CLASSIFIER]).max() < 1e-4
+    t = m.detect(test_images, parts=True)
+    assert (t.parts[:, igd.Part.LOCAL_CLASSIFIER] > 0).all()
+    assert not np.array_equal(t.scores, plain.detect(test_images))
+    # The memory travels with the model: 16 global and 9 x 16 local latents of 8 floats.
+    extra = len(m.to_bytes()) - len(plain.to_bytes())
+    assert extra == 2 * (16 + 12) + 24 * 10 + 4 * 8 * (16 + 9 * 16)
+    again = igd.Model.from_bytes(m.to_bytes())
+    assert np.array_equal(again.detect(test_images), t.scores)
+    m.set_options(heatmap_global_weight=0.0)
+    assert np.abs(m.heatmap(train_images[:2])).max() < 1e-4
+    assert m.heatmap(test_images).max() > 1e-3
+    # memory_size 0: the next E-step drops it.
+    m.set_options(memory_size=0)
+    m.estep(train_images, net="local")
+    assert len(m.to_bytes()) < len(plain.to_bytes()) + extra
+    with pytest.raises(igd.InvalidArgumentError):
+        m.set_options(memory_radius=-1.0)
+
+
 def test_fit_on_arrays_and_datasets(train_images, test_images):
     a = igd.Model(TINY).fit(train_images)
     assert a.threshold is not None and a.threshold > 0
