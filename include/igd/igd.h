@@ -509,7 +509,9 @@ IGD_API IGD_NODISCARD igd_status igd_model_train_step(igd_model *model, igd_net 
 
 /* The E-step, streamed: begin, add every training image in batches, finish. finish sets the
  * classifier's centre and spread from all latents added since begin (global: one per image;
- * local: every patch on the stride grid). */
+ * local: every patch on the stride grid) and replaces the patch memory with the latents kept
+ * (IGD_OPT_MEMORY_SIZE; none when it is 0). The stride and memory size in force at begin hold
+ * until finish. A failed finish changes nothing and leaves the E-step open. */
 IGD_API IGD_NODISCARD igd_status igd_model_estep_begin(igd_model *model, igd_net net);
 IGD_API IGD_NODISCARD igd_status igd_model_estep_add(igd_model *model, igd_net net,
                                                      const void *pixels, igd_pixel_type type,
@@ -563,7 +565,9 @@ IGD_API IGD_NODISCARD igd_status igd_session_detect(igd_session *session, const 
                                                     size_t row_stride, size_t image_stride,
                                                     double *scores, unsigned char *is_anomaly,
                                                     double *parts, size_t parts_per_image);
-/* Per-pixel anomaly maps at the images' resolution (count * height * width floats, eq. 16). */
+/* Per-pixel anomaly maps at the images' resolution (count * height * width floats, eq. 16):
+ * each model's reconstruction error, except that a local model with a patch memory maps each
+ * patch's memory term over its pixels; IGD_OPT_HEATMAP_GLOBAL_WEIGHT mixes the two models. */
 IGD_API IGD_NODISCARD igd_status igd_session_heatmap(igd_session *session, const void *pixels,
                                                      igd_pixel_type type, size_t count,
                                                      size_t height, size_t width, size_t channels,

@@ -7,6 +7,8 @@
 #include "loss/classifier.h"
 #include "model/model.h"
 
+enum { GLOBAL_BATCH = 32, LOCAL_BATCH = 64 };
+
 void mdl_classifier(const igd_model *m, const mdl_net *net, const float *z, int n, double *term,
                     float *grad, double scale)
 {
@@ -22,7 +24,7 @@ static igd_status memory_begin(igd_model *m, mdl_net *net, core_err *err)
     if (net->id == MDL_GLOBAL) {
         CORE_TRY(mdl_memory_init(&net->building, net->arch.latent, 1, &one, &one, err));
     } else {
-        const int side = m->cfg.image_size, p = net->arch.size, s = m->cfg.patch_stride;
+        const int side = m->cfg.image_size, p = net->arch.size, s = net->estep_stride;
         const size_t cells = (size_t)mdl_grid_count(side, p, s);
         int *y = core_calloc(cells * cells, sizeof *y), *x = core_calloc(cells * cells, sizeof *x);
         igd_status st = IGD_OK;
@@ -46,14 +48,18 @@ igd_status mdl_estep_begin(igd_model *m, int id, bool keep_memory, core_err *err
 {
     mdl_net *net = &m->net[id];
     if (!net->estep) {
-        int batch = id == MDL_GLOBAL ? 32 : 64;
+        int batch = id == MDL_GLOBAL ? GLOBAL_BATCH : LOCAL_BATCH;
         CORE_TRY(mdl_infer_create(m, id, &m->ctx, batch, &net->estep, err));
     }
     memset(net->sum, 0, sizeof(double) * (size_t)net->arch.latent);
     net->sum_sq = net->msd_sum = 0;
     net->count = net->msd_batches = 0;
     mdl_memory_free(&net->building);
-    if (keep_memory && m->cfg.memory_size > 0)
+    /* The grid and the memory's limit are fixed for the whole E-step, whatever runtime options
+     * change before it finishes. */
+    net->estep_stride = m->cfg.patch_stride;
+    net->estep_limit = keep_memory ? m->cfg.memory_size : 0;
+    if (net->estep_limit > 0)
         CORE_TRY(memory_begin(m, net, err));
     net->estep_open = true;
     return IGD_OK;
@@ -71,7 +77,7 @@ static igd_status flush(igd_model *m, mdl_net *net, int n, const int *cell, core
     const int d = net->arch.latent;
     for (int i = 0; i < n && net->building.positions; i++)
         CORE_TRY(mdl_memory_offer(&net->building, (size_t)cell[i], z + (size_t)i * d,
-                                  m->cfg.memory_size, &net->memory_rng, err));
+                                  net->estep_limit, &net->memory_rng, err));
     double msd = 0;
     for (int i = 0; i < n; i++) {
         double sq = 0, dc = 0;
@@ -101,7 +107,7 @@ igd_status mdl_estep_add(igd_model *m, int id, const io_view *views, size_t coun
         return core_fail(err, IGD_ERR_STATE, "E-step add without begin");
     mdl_infer *inf = net->estep;
     const size_t per = (size_t)inf->channels * inf->side * inf->side;
-    int k = 0, cell[64] = {0}; /* E-step batches are at most 64 */
+    int k = 0, cell[LOCAL_BATCH] = {0};
     for (size_t i = 0; i < count; i++) {
         if (id == MDL_GLOBAL) {
             mdl_pre_global(m, &views[i], inf->pix + per * (size_t)k);
@@ -111,7 +117,7 @@ igd_status mdl_estep_add(igd_model *m, int id, const io_view *views, size_t coun
             }
             continue;
         }
-        const int side = m->cfg.image_size, p = inf->side, s = m->cfg.patch_stride;
+        const int side = m->cfg.image_size, p = inf->side, s = net->estep_stride;
         const int cells = mdl_grid_count(side, p, s);
         mdl_pre_image(m, &views[i], m->patch_image);
         for (int gy = 0; gy < cells; gy++)
@@ -129,6 +135,20 @@ igd_status mdl_estep_add(igd_model *m, int id, const io_view *views, size_t coun
     return flush(m, net, k, cell, err);
 }
 
+/* The centre's entry k from the accumulated sums: entries near zero are pushed out to
+ * +-center_min (as Deep SVDD does); a fixed Deep SVDD centre stays. */
+static double center_entry(const igd_model *m, const mdl_net *net, int k, bool keep)
+{
+    if (keep)
+        return net->center[k];
+    double mu = net->sum[k] / (double)net->count;
+    if (fabs(mu) < m->cfg.center_min)
+        mu = mu < 0 ? -m->cfg.center_min : m->cfg.center_min;
+    return (double)(float)mu;
+}
+
+/* Everything is computed before anything changes, so a failure (of the memory's scales) leaves
+ * the model as it was and the E-step open. */
 igd_status mdl_estep_finish(igd_model *m, int id, core_err *err)
 {
     mdl_net *net = &m->net[id];
@@ -136,40 +156,34 @@ igd_status mdl_estep_finish(igd_model *m, int id, core_err *err)
         return core_fail(err, IGD_ERR_STATE, "E-step finish without begin");
     if (net->count == 0)
         return core_fail(err, IGD_ERR_STATE, "E-step finish without any image added");
-    net->estep_open = false;
     const int d = net->arch.latent;
     const double n = (double)net->count;
-    const bool keep_center = m->cfg.classifier == IGD_CLASSIFIER_SVDD && net->center_fixed;
-    if (!keep_center) {
-        for (int k = 0; k < d; k++) {
-            double mu = net->sum[k] / n;
-            /* Entries near zero are pushed out to +-center_min (as Deep SVDD does). */
-            if (fabs(mu) < m->cfg.center_min)
-                mu = mu < 0 ? -m->cfg.center_min : m->cfg.center_min;
-            net->center[k] = (float)mu;
-        }
-    }
+    const bool keep = m->cfg.classifier == IGD_CLASSIFIER_SVDD && net->center_fixed;
     /* E|z - c|^2 = E|z|^2 - 2 c.E[z] + |c|^2 */
     double dot = 0, cc = 0;
     for (int k = 0; k < d; k++) {
-        dot += (double)net->center[k] * (net->sum[k] / n);
-        cc += (double)net->center[k] * net->center[k];
+        double c = center_entry(m, net, k, keep);
+        dot += c * (net->sum[k] / n);
+        cc += c * c;
     }
     double var = net->sum_sq / n - 2 * dot + cc;
     if (var < 0)
         var = 0;
-    if (m->cfg.classifier == IGD_CLASSIFIER_GAUSSIAN_MSD)
-        net->spread = net->msd_sum / (double)net->msd_batches;
-    else
-        net->spread = var;
-    if (net->spread < m->cfg.sigma_min)
-        net->spread = m->cfg.sigma_min;
+    double spread = m->cfg.classifier == IGD_CLASSIFIER_GAUSSIAN_MSD
+                        ? net->msd_sum / (double)net->msd_batches
+                        : var;
+    if (spread < m->cfg.sigma_min)
+        spread = m->cfg.sigma_min;
+    if (net->building.positions)
+        CORE_TRY(mdl_memory_calibrate(&net->building, m->cfg.sigma_min, spread, err));
+    for (int k = 0; k < d; k++)
+        net->center[k] = (float)center_entry(m, net, k, keep);
+    net->spread = spread;
     if (m->cfg.classifier == IGD_CLASSIFIER_SVDD)
         net->center_fixed = true;
     net->has_stats = true;
+    net->estep_open = false;
     /* The memory always holds what the last E-step kept (none when memory_size is 0). */
-    if (net->building.positions)
-        CORE_TRY(mdl_memory_calibrate(&net->building, m->cfg.sigma_min, err));
     mdl_memory_free(&net->memory);
     net->memory = net->building;
     memset(&net->building, 0, sizeof net->building);

@@ -256,6 +256,10 @@ static igd_status run(fit_run *r, core_err *err)
     core_rng_permutation(&m->rng, r->order, r->n);
     size_t held = (size_t)floor(r->n * m->cfg.calib_share + 0.5);
     r->held = held >= 10 && r->n - held >= 2 ? held : 0;
+    /* A patch memory keeps the training images' latents, which then score about 0: the
+     * threshold must come from images it has not kept, however few. */
+    if (m->cfg.memory_size > 0 && m->cfg.calib_share > 0 && r->n >= 3)
+        r->held = held < 1 ? 1 : held > r->n - 2 ? r->n - 2 : held;
     if (m->cfg.norm_auto)
         CORE_TRY(measure_pixels(r, err));
     int nets = mdl_has(m, MDL_GLOBAL) + mdl_has(m, MDL_LOCAL);

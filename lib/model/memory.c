@@ -4,6 +4,7 @@
  * its middle), so one threshold and one heatmap scale serve the whole image. */
 #include "model/memory.h"
 
+#include <float.h>
 #include <math.h>
 #include <oneapi/dnnl/dnnl.h>
 #include <string.h>
@@ -12,6 +13,8 @@
 #include "core/checked.h"
 
 enum { CHUNK = 512 };
+#define SCALE_MIN MDL_MEMORY_SCALE_MIN
+#define SCALE_MAX MDL_MEMORY_SCALE_MAX
 
 void mdl_memory_free(mdl_memory *mem)
 {
@@ -85,17 +88,27 @@ igd_status mdl_memory_reserve(mdl_memory *mem, size_t p, size_t count, core_err 
     return IGD_OK;
 }
 
-static float squared_norm(const float *z, int n)
+static double squared_norm(const float *z, int n)
 {
     double s = 0;
     for (int k = 0; k < n; k++)
         s += (double)z[k] * z[k];
-    return (float)s;
+    return s;
+}
+
+static double exact_distance(const float *a, const float *b, int n)
+{
+    double s = 0;
+    for (int k = 0; k < n; k++)
+        s += ((double)a[k] - b[k]) * ((double)a[k] - b[k]);
+    return s;
 }
 
 igd_status mdl_memory_offer(mdl_memory *mem, size_t p, const float *z, size_t limit, core_rng *rng,
                             core_err *err)
 {
+    if (p >= mem->positions)
+        return core_fail(err, IGD_ERR_INTERNAL, "patch position %zu of %zu", p, mem->positions);
     uint64_t seen = mem->seen[p]++;
     size_t slot;
     if (mem->count[p] < limit) {
@@ -112,15 +125,20 @@ igd_status mdl_memory_offer(mdl_memory *mem, size_t p, const float *z, size_t li
     }
     const size_t L = (size_t)mem->latent;
     memcpy(mem->z[p] + slot * L, z, L * sizeof(float));
-    mem->norm[p][slot] = squared_norm(z, mem->latent);
+    mem->norm[p][slot] = (float)squared_norm(z, mem->latent);
     return IGD_OK;
 }
 
-void mdl_memory_seal(mdl_memory *mem)
+bool mdl_memory_seal(mdl_memory *mem)
 {
     for (size_t p = 0; p < mem->positions; p++)
-        for (size_t i = 0; i < mem->count[p]; i++)
-            mem->norm[p][i] = squared_norm(mem->z[p] + i * (size_t)mem->latent, mem->latent);
+        for (size_t i = 0; i < mem->count[p]; i++) {
+            double n = squared_norm(mem->z[p] + i * (size_t)mem->latent, mem->latent);
+            if (!(n <= FLT_MAX))
+                return false;
+            mem->norm[p][i] = (float)n;
+        }
+    return true;
 }
 
 size_t mdl_memory_total(const mdl_memory *mem)
@@ -136,44 +154,61 @@ static igd_status sgemm_failed(dnnl_status_t s, core_err *err)
     return core_fail(err, IGD_ERR_INTERNAL, "oneDNN sgemm failed (status %d)", (int)s);
 }
 
-igd_status mdl_memory_calibrate(mdl_memory *mem, double floor, core_err *err)
+/* dot (k x n, row-major) = a (k x L) times b (n x L) transposed. */
+static igd_status dots(const float *a, size_t k, const float *b, size_t n, int latent, float *dot,
+                       core_err *err)
 {
-    size_t most = 0, bytes;
-    for (size_t p = 0; p < mem->positions; p++)
-        most = mem->count[p] > most ? mem->count[p] : most;
-    if (!core_mul4_size(most, CHUNK, sizeof(float), 1, &bytes))
-        return core_fail(err, IGD_ERR_INVALID_ARGUMENT, "patch memory too large");
-    float *dot = core_malloc_aligned(bytes ? bytes : sizeof(float));
-    if (!dot)
-        return core_fail(err, IGD_ERR_OUT_OF_MEMORY, "allocating %zu bytes of scratch", bytes);
-    const dnnl_dim_t L = mem->latent;
-    for (size_t p = 0; p < mem->positions; p++) {
-        const size_t n = mem->count[p];
-        const float *z = mem->z[p], *norm = mem->norm[p];
-        double sum = 0;
-        for (size_t first = 0; first < n && n > 1; first += CHUNK) {
-            size_t k = n - first < CHUNK ? n - first : CHUNK;
-            dnnl_status_t s = dnnl_sgemm('N', 'T', (dnnl_dim_t)k, (dnnl_dim_t)n, L, 1.0f,
-                                         z + first * (size_t)L, L, z, L, 0.0f, dot, (dnnl_dim_t)n);
-            if (s != dnnl_success) {
-                core_free_aligned(dot);
-                return sgemm_failed(s, err);
-            }
-            for (size_t i = 0; i < k; i++) {
-                double best = INFINITY;
-                for (size_t j = 0; j < n; j++) {
-                    double d = (double)norm[first + i] + norm[j] - 2.0 * dot[i * n + j];
-                    if (j != first + i && d < best)
-                        best = d;
+    const dnnl_dim_t L = latent;
+    dnnl_status_t s = dnnl_sgemm('N', 'T', (dnnl_dim_t)k, (dnnl_dim_t)n, L, 1.0f, a, L, b, L, 0.0f,
+                                 dot, (dnnl_dim_t)n);
+    return s == dnnl_success ? IGD_OK : sgemm_failed(s, err);
+}
+
+/* The leave-one-out scale of position p: candidates ranked by the single-precision expansion in
+ * CHUNK x CHUNK blocks, each nearest distance then recomputed exactly. */
+static igd_status position_scale(mdl_memory *mem, size_t p, float *dot, double *out, core_err *err)
+{
+    const size_t n = mem->count[p], L = (size_t)mem->latent;
+    const float *z = mem->z[p], *norm = mem->norm[p];
+    double sum = 0, best[CHUNK];
+    size_t arg[CHUNK];
+    for (size_t first = 0; first < n; first += CHUNK) {
+        const size_t k = n - first < CHUNK ? n - first : CHUNK;
+        for (size_t i = 0; i < k; i++)
+            best[i] = INFINITY, arg[i] = first + i;
+        for (size_t from = 0; from < n; from += CHUNK) {
+            const size_t m = n - from < CHUNK ? n - from : CHUNK;
+            CORE_TRY(dots(z + first * L, k, z + from * L, m, mem->latent, dot, err));
+            for (size_t i = 0; i < k; i++)
+                for (size_t j = 0; j < m; j++) {
+                    double d = (double)norm[first + i] + norm[from + j] - 2.0 * dot[i * m + j];
+                    if (from + j != first + i && d < best[i])
+                        best[i] = d, arg[i] = from + j;
                 }
-                sum += best > 0 ? best : 0;
-            }
         }
-        double scale = n > 1 ? sum / (double)n : floor;
-        mem->scale[p] = scale > floor ? scale : floor;
+        for (size_t i = 0; i < k; i++)
+            sum += exact_distance(z + (first + i) * L, z + arg[i] * L, mem->latent);
+    }
+    *out = sum / (double)n;
+    return IGD_OK;
+}
+
+igd_status mdl_memory_calibrate(mdl_memory *mem, double floor, double fallback, core_err *err)
+{
+    floor = floor > SCALE_MIN ? floor : SCALE_MIN;
+    float *dot = core_malloc_aligned(sizeof(float) * CHUNK * CHUNK);
+    if (!dot)
+        return core_fail(err, IGD_ERR_OUT_OF_MEMORY, "allocating patch memory scratch");
+    igd_status st = IGD_OK;
+    for (size_t p = 0; p < mem->positions && st == IGD_OK; p++) {
+        double scale = fallback;
+        if (mem->count[p] > 1)
+            st = position_scale(mem, p, dot, &scale, err);
+        scale = scale > floor ? scale : floor;
+        mem->scale[p] = scale < SCALE_MAX ? scale : SCALE_MAX;
     }
     core_free_aligned(dot);
-    return IGD_OK;
+    return st;
 }
 
 static int axis_gap(int a, int b)
@@ -187,45 +222,51 @@ static int gap(const mdl_memory *mem, size_t p, int y, int x)
     return dy > dx ? dy : dx;
 }
 
-/* Smallest |z - b|^2 over the latents b at position p into *best. */
+/* Smallest |z - b|^2 over the latents b at position p into *best: candidates ranked by the
+ * single-precision expansion, the nearest's distance recomputed exactly. */
 static igd_status nearest_at(const mdl_memory *mem, size_t p, const float *z, double zz,
                              double *best, core_err *err)
 {
-    const dnnl_dim_t L = mem->latent;
+    const size_t L = (size_t)mem->latent;
     float dot[CHUNK];
+    double rank = INFINITY;
+    size_t arg = 0;
     for (size_t first = 0; first < mem->count[p]; first += CHUNK) {
         size_t n = mem->count[p] - first < CHUNK ? mem->count[p] - first : CHUNK;
-        dnnl_status_t s = dnnl_sgemm('N', 'T', 1, (dnnl_dim_t)n, L, 1.0f, z, L,
-                                     mem->z[p] + first * (size_t)L, L, 0.0f, dot, (dnnl_dim_t)n);
-        if (s != dnnl_success)
-            return sgemm_failed(s, err);
+        CORE_TRY(dots(z, 1, mem->z[p] + first * L, n, mem->latent, dot, err));
         const float *norm = mem->norm[p] + first;
         for (size_t i = 0; i < n; i++) {
             double d = zz + norm[i] - 2.0 * dot[i];
-            if (d < *best)
-                *best = d;
+            if (d < rank)
+                rank = d, arg = first + i;
         }
     }
+    *best = exact_distance(z, mem->z[p] + arg * L, mem->latent);
     return IGD_OK;
 }
 
 igd_status mdl_memory_term(const mdl_memory *mem, int y, int x, double radius, const float *z,
                            double *out, core_err *err)
 {
+    const double zz = squared_norm(z, mem->latent);
+    if (!isfinite(zz)) { /* an infinite or NaN entry */
+        *out = isnan(zz) ? zz : INFINITY;
+        return IGD_OK;
+    }
     int closest = -1;
     for (size_t p = 0; p < mem->positions; p++)
         if (mem->count[p] && (closest < 0 || gap(mem, p, y, x) < closest))
             closest = gap(mem, p, y, x);
-    const double reach = closest + radius, zz = squared_norm(z, mem->latent);
+    const double reach = closest + radius;
     double term = INFINITY;
-    for (size_t p = 0; p < mem->positions && closest >= 0; p++) {
+    for (size_t p = 0; p < mem->positions; p++) {
         if (!mem->count[p] || gap(mem, p, y, x) > reach)
             continue;
-        double best = INFINITY;
+        double best;
         CORE_TRY(nearest_at(mem, p, z, zz, &best, err));
-        best = (best > 0 ? best : 0) / mem->scale[p];
+        best /= mem->scale[p];
         term = best < term ? best : term;
     }
-    *out = isfinite(term) ? term : 0;
+    *out = term;
     return IGD_OK;
 }

@@ -4,11 +4,16 @@
 #ifndef MDL_MEMORY_H
 #define MDL_MEMORY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "core/error.h"
 #include "core/rng.h"
+
+/* Bounds of a position's scale (a file's scales outside them are corrupt). */
+#define MDL_MEMORY_SCALE_MIN 1e-12
+#define MDL_MEMORY_SCALE_MAX 1e30
 
 typedef struct mdl_memory {
     int latent;
@@ -33,18 +38,20 @@ igd_status mdl_memory_reserve(mdl_memory *mem, size_t p, size_t count, core_err 
  * to stay). */
 igd_status mdl_memory_offer(mdl_memory *mem, size_t p, const float *z, size_t limit, core_rng *rng,
                             core_err *err);
-/* Recomputes the squared norms after latents were written directly (loading). */
-void mdl_memory_seal(mdl_memory *mem);
+/* Recomputes the squared norms after latents were written directly (loading); false when one
+ * does not fit a float. */
+bool mdl_memory_seal(mdl_memory *mem);
 /* Total latents kept. */
 size_t mdl_memory_total(const mdl_memory *mem);
 /* Sets each position's scale: the mean, over its kept latents, of the squared distance to the
- * nearest other kept latent there (leave one out), at least floor; floor alone where a position
- * keeps one latent. */
-igd_status mdl_memory_calibrate(mdl_memory *mem, double floor, core_err *err);
+ * nearest other kept latent there (leave one out); fallback where a position keeps one latent;
+ * never below floor or MDL_MEMORY_SCALE_MIN, nor above MDL_MEMORY_SCALE_MAX. */
+igd_status mdl_memory_calibrate(mdl_memory *mem, double floor, double fallback, core_err *err);
 /* The memory term of latent z at patch offset (y, x): over the positions nearest (y, x) (those
  * whose offset differs from it by at most radius pixels more, along either axis, than the nearest
- * position's does), the smallest squared distance to a kept latent over that position's scale.
- * Fails only when the matrix product fails. */
+ * position's does), the smallest squared distance to a kept latent over that position's scale;
+ * infinite for a latent with an infinite entry, NaN for one with a NaN. Fails only when the matrix
+ * product fails. */
 igd_status mdl_memory_term(const mdl_memory *mem, int y, int x, double radius, const float *z,
                            double *out, core_err *err);
 

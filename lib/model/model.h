@@ -91,6 +91,8 @@ typedef struct mdl_net {
     mdl_infer *estep;    /* inference workspace of the E-step (made at the first E-step) */
     mdl_memory memory;   /* patch memory (positions 0: none) */
     mdl_memory building; /* the memory an open E-step collects */
+    int estep_stride;    /* the open E-step's patch stride */
+    size_t estep_limit;  /* the open E-step's latents kept per position (0: no memory) */
     core_rng memory_rng; /* the open E-step's reservoir sampling */
     mdl_trainer *trainer;
     uint64_t steps; /* training steps taken */

@@ -397,8 +397,8 @@ static void read_memory(rd *r, igd_model *m, int id)
         scale[p] = get_f64(r, what);
         if (r->st != IGD_OK)
             break;
-        if (!(scale[p] > 0 && isfinite(scale[p])))
-            bad(r, "%s: a position's scale is not a positive number", what);
+        if (!(scale[p] >= MDL_MEMORY_SCALE_MIN && scale[p] <= MDL_MEMORY_SCALE_MAX))
+            bad(r, "%s: a position's scale is out of range", what);
         if (py > (uint32_t)limit || px > (uint32_t)limit)
             bad(r, "%s: a position lies outside the image", what);
         else if (c == 0 || c > (r->end - r->pos) / 4 || !core_add_size(total, (size_t)c, &total))
@@ -419,8 +419,8 @@ static void read_memory(rd *r, igd_model *m, int id)
         n->memory.scale[p] = scale[p];
         get_floats(r, n->memory.z[p], count[p] * L, what);
     }
-    if (r->st == IGD_OK)
-        mdl_memory_seal(&n->memory);
+    if (r->st == IGD_OK && !mdl_memory_seal(&n->memory))
+        bad(r, "%s: a latent's norm overflows", what);
     core_free(y);
     core_free(x);
     core_free(count);

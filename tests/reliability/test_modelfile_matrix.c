@@ -263,6 +263,17 @@ static void expect(hostile *h, bool fix, igd_status want, const char *what)
     h->data = NULL;
 }
 
+/* Each of the n values written as a u64 at offset `at` of the file makes it corrupt. */
+static void expect_corrupt_u64s(const unsigned char *P, size_t N, size_t at, const uint64_t *values,
+                                size_t n, const char *what)
+{
+    for (size_t i = 0; i < n; i++) {
+        hostile h = start(P, N, 0);
+        rel_put_u64(h.data + at, values[i]);
+        expect(&h, true, IGD_ERR_CORRUPT, what);
+    }
+}
+
 static void set_option_u64(hostile *h, uint32_t key, uint64_t v)
 {
     size_t at = option_value_at(h->data, h->size, key);
@@ -342,11 +353,7 @@ START_TEST(test_hostile_sections)
     hostile h;
 
     const uint64_t big[] = {UINT64_MAX, UINT64_MAX - 15, (uint64_t)1 << 63, N};
-    for (size_t i = 0; i < sizeof big / sizeof big[0]; i++) {
-        h = start(P, N, 0);
-        rel_put_u64(h.data + norm + 8, big[i]);
-        expect(&h, true, IGD_ERR_CORRUPT, "section length beyond the file");
-    }
+    expect_corrupt_u64s(P, N, norm + 8, big, 4, "section length beyond the file");
     h = start(P, N, 0);
     rel_put_u32(h.data + cali + 4, 1);
     expect(&h, true, IGD_ERR_CORRUPT, "section reserved word not zero");
@@ -572,8 +579,6 @@ START_TEST(test_hostile_values)
 }
 END_TEST
 
-/* The file's size must be checked before anything is allocated: a prefix, however long it
- * claims to be, allocates nothing. */
 /* Patch memory sections (MEMG, MEML): every count, position, scale and float is checked before
  * it is used, and sizes against the section before anything is allocated. */
 START_TEST(test_hostile_memory)
@@ -596,33 +601,24 @@ START_TEST(test_hostile_memory)
     rel_put_u32(h.data + meml + 16, 9);
     expect(&h, true, IGD_ERR_CORRUPT, "memory latent size differs");
     const uint64_t positions[] = {0, 5, UINT64_MAX, (uint64_t)1 << 62};
-    for (size_t i = 0; i < sizeof positions / sizeof positions[0]; i++) {
-        h = start(P, N, 0);
-        rel_put_u64(h.data + meml + 20, positions[i]);
-        expect(&h, true, IGD_ERR_CORRUPT, "memory positions wrong");
-    }
-    h = start(P, N, 0);
-    rel_put_u64(h.data + memg + 20, 2);
-    expect(&h, true, IGD_ERR_CORRUPT, "global memory with two positions");
+    expect_corrupt_u64s(P, N, meml + 20, positions, 4, "memory positions wrong");
+    const uint64_t two = 2;
+    expect_corrupt_u64s(P, N, memg + 20, &two, 1, "global memory with two positions");
     const uint64_t counts[] = {0, 2, 4, UINT64_MAX, (uint64_t)1 << 61};
-    for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++) {
-        h = start(P, N, 0);
-        rel_put_u64(h.data + pos1 + 8, counts[i]);
-        expect(&h, true, IGD_ERR_CORRUPT, "memory count wrong");
-    }
+    expect_corrupt_u64s(P, N, pos1 + 8, counts, 5, "memory count wrong");
     h = start(P, N, 0);
     rel_put_u32(h.data + pos0, 9); /* image 16, patch 8: offsets up to 8 */
     expect(&h, true, IGD_ERR_CORRUPT, "memory position outside the image");
     h = start(P, N, 0);
     rel_put_u32(h.data + memg + 28 + 4, 1);
     expect(&h, true, IGD_ERR_CORRUPT, "global memory position not at 0, 0");
-    double bad[] = {NAN, INFINITY, 0.0, -1.0};
+    double bad[] = {NAN, INFINITY, 0.0, -1.0, 1e-300, 1e31};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         uint64_t u;
         memcpy(&u, &bad[i], 8);
         h = start(P, N, 0);
         rel_put_u64(h.data + pos1 + 16, u);
-        expect(&h, true, IGD_ERR_CORRUPT, "memory scale not positive");
+        expect(&h, true, IGD_ERR_CORRUPT, "memory scale out of range");
         if (!isfinite(bad[i])) {
             float f = (float)bad[i];
             h = start(P, N, 0);
@@ -654,6 +650,8 @@ START_TEST(test_hostile_memory)
 }
 END_TEST
 
+/* The file's size must be checked before anything is allocated: a prefix, however long it
+ * claims to be, allocates nothing. */
 START_TEST(test_null_and_empty)
 {
     rel_alloc_install();
