@@ -302,7 +302,9 @@ static void save_seed(igd_model *m, unsigned flags, const char *name)
     free(buf);
 }
 
-static void model_seed(const char *extra_name, const char *extra_value, const char *name)
+/* A tiny model's seeds with up to two extra options (names NULL for none). */
+static void model_seed(const char *extra_name, const char *extra_value, const char *extra_name2,
+                       const char *extra_value2, const char *name)
 {
     igd_options *o;
     check(igd_options_create(&o), "options");
@@ -317,6 +319,8 @@ static void model_seed(const char *extra_name, const char *extra_value, const ch
     check(igd_options_parse(o, "patch_stride", "8"), "option");
     if (extra_name)
         check(igd_options_parse(o, extra_name, extra_value), extra_name);
+    if (extra_name2)
+        check(igd_options_parse(o, extra_name2, extra_value2), extra_name2);
     igd_model *m;
     check(igd_model_create(o, &m), "create");
     char file[96];
@@ -354,10 +358,11 @@ static void model_seed(const char *extra_name, const char *extra_value, const ch
 
 static void model_seeds(void)
 {
-    model_seed(NULL, NULL, "grey");
-    model_seed("channels", "3", "rgb");
-    model_seed("nets", "3", "both");
-    model_seed("classifier", "svdd", "svdd");
+    model_seed(NULL, NULL, NULL, NULL, "grey");
+    model_seed("channels", "3", NULL, NULL, "rgb");
+    model_seed("nets", "3", NULL, NULL, "both");
+    model_seed("classifier", "svdd", NULL, NULL, "svdd");
+    model_seed("nets", "3", "memory_size", "3", "memory");
 }
 
 /* ---- options ---- */
