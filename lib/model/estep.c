@@ -20,25 +20,13 @@ void mdl_classifier(const igd_model *m, const mdl_net *net, const float *z, int 
  * model's patch grid at the current stride; its reservoir sampling seeded from the model's seed. */
 static igd_status memory_begin(igd_model *m, mdl_net *net, core_err *err)
 {
-    int one = 0;
-    if (net->id == MDL_GLOBAL) {
-        CORE_TRY(mdl_memory_init(&net->building, net->arch.latent, 1, &one, &one, err));
-    } else {
-        const int side = m->cfg.image_size, p = net->arch.size, s = net->estep_stride;
-        const size_t cells = (size_t)mdl_grid_count(side, p, s);
-        int *y = core_calloc(cells * cells, sizeof *y), *x = core_calloc(cells * cells, sizeof *x);
-        igd_status st = IGD_OK;
-        if (!y || !x)
-            st = core_fail(err, IGD_ERR_OUT_OF_MEMORY, "allocating patch positions");
-        for (size_t i = 0; st == IGD_OK && i < cells * cells; i++) {
-            y[i] = mdl_grid_offset(side, p, s, (int)(i / cells));
-            x[i] = mdl_grid_offset(side, p, s, (int)(i % cells));
-        }
-        if (st == IGD_OK)
-            st = mdl_memory_init(&net->building, net->arch.latent, cells * cells, y, x, err);
-        core_free(y);
-        core_free(x);
-        CORE_TRY(st);
+    const int side = m->cfg.image_size, p = net->arch.size, s = net->estep_stride;
+    const int cells = net->id == MDL_GLOBAL ? 1 : mdl_grid_count(side, p, s);
+    mdl_memory *mem = &net->building;
+    CORE_TRY(mdl_memory_init(mem, net->arch.latent, (size_t)cells * cells, NULL, NULL, err));
+    for (size_t i = 0; net->id == MDL_LOCAL && i < mem->positions; i++) {
+        mem->y[i] = mdl_grid_offset(side, p, s, (int)i / cells);
+        mem->x[i] = mdl_grid_offset(side, p, s, (int)i % cells);
     }
     core_rng_seed(&net->memory_rng, m->cfg.seed * 2 + 0x6d656d6fULL + (uint64_t)net->id);
     return IGD_OK;

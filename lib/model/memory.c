@@ -13,8 +13,6 @@
 #include "core/checked.h"
 
 enum { CHUNK = 512 };
-#define SCALE_MIN MDL_MEMORY_SCALE_MIN
-#define SCALE_MAX MDL_MEMORY_SCALE_MAX
 
 void mdl_memory_free(mdl_memory *mem)
 {
@@ -54,8 +52,10 @@ igd_status mdl_memory_init(mdl_memory *mem, int latent, size_t positions, const 
         mdl_memory_free(mem);
         return core_fail(err, IGD_ERR_OUT_OF_MEMORY, "allocating a patch memory");
     }
-    memcpy(mem->y, y, positions * sizeof *y);
-    memcpy(mem->x, x, positions * sizeof *x);
+    if (y)
+        memcpy(mem->y, y, positions * sizeof *y);
+    if (x)
+        memcpy(mem->x, x, positions * sizeof *x);
     for (size_t p = 0; p < positions; p++)
         mem->scale[p] = 1.0;
     return IGD_OK;
@@ -195,7 +195,7 @@ static igd_status position_scale(mdl_memory *mem, size_t p, float *dot, double *
 
 igd_status mdl_memory_calibrate(mdl_memory *mem, double floor, double fallback, core_err *err)
 {
-    floor = floor > SCALE_MIN ? floor : SCALE_MIN;
+    floor = floor > MDL_MEMORY_SCALE_MIN ? floor : MDL_MEMORY_SCALE_MIN;
     float *dot = core_malloc_aligned(sizeof(float) * CHUNK * CHUNK);
     if (!dot)
         return core_fail(err, IGD_ERR_OUT_OF_MEMORY, "allocating patch memory scratch");
@@ -205,7 +205,7 @@ igd_status mdl_memory_calibrate(mdl_memory *mem, double floor, double fallback, 
         if (mem->count[p] > 1)
             st = position_scale(mem, p, dot, &scale, err);
         scale = scale > floor ? scale : floor;
-        mem->scale[p] = scale < SCALE_MAX ? scale : SCALE_MAX;
+        mem->scale[p] = scale < MDL_MEMORY_SCALE_MAX ? scale : MDL_MEMORY_SCALE_MAX;
     }
     core_free_aligned(dot);
     return st;

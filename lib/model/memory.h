@@ -27,7 +27,7 @@ typedef struct mdl_memory {
     double *scale;    /* each position's typical squared distance between kept latents */
 } mdl_memory;
 
-/* An empty memory with the given positions; no latents yet. */
+/* An empty memory with the given positions (NULL y, x: all at 0); no latents yet. */
 igd_status mdl_memory_init(mdl_memory *mem, int latent, size_t positions, const int *y,
                            const int *x, core_err *err);
 void mdl_memory_free(mdl_memory *mem);

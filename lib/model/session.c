@@ -6,7 +6,7 @@
 #include "core/checked.h"
 #include "io/resample.h"
 
-enum { GLOBAL_BATCH = 16, LOCAL_BATCH = 64, FEW = 4 };
+enum { GLOBAL_BATCH = 16, LOCAL_BATCH = MDL_LOCAL_BATCH, FEW = 4 };
 
 void mdl_session_free(igd_session *s)
 {
@@ -103,7 +103,8 @@ static igd_status for_globals(igd_session *s, const io_view *views, size_t n, gl
 }
 
 /* Calls fn(s, image index, first patch index, samples) for every full or final batch of patches
- * of every image (the local model), after cutting them into the inference inputs. */
+ * of every image (the local model), after cutting them into the inference inputs and their
+ * offsets into s->patch_y, s->patch_x. */
 typedef igd_status (*patch_fn)(igd_session *s, size_t image, int first, int n, void *user,
                                core_err *err);
 
@@ -120,9 +121,10 @@ static igd_status for_patches(igd_session *s, const io_view *v, size_t image, pa
         int n = total - first < inf->batch ? total - first : inf->batch;
         for (int k = 0; k < n; k++) {
             int cell = first + k;
-            mdl_cut_patch(s->image, inf->channels, side, p,
-                          mdl_grid_offset(side, p, stride, cell / cells),
-                          mdl_grid_offset(side, p, stride, cell % cells), inf->pix + per * k);
+            s->patch_y[k] = mdl_grid_offset(side, p, stride, cell / cells);
+            s->patch_x[k] = mdl_grid_offset(side, p, stride, cell % cells);
+            mdl_cut_patch(s->image, inf->channels, side, p, s->patch_y[k], s->patch_x[k],
+                          inf->pix + per * k);
         }
         CORE_TRY(fn(s, image, first, n, user, err));
     }
@@ -131,20 +133,8 @@ static igd_status for_patches(igd_session *s, const io_view *v, size_t image, pa
 
 /* ---- detection ---- */
 
-/* The offsets of the local model's patches first..first+n-1 of an image into y and x. */
-static void patch_offsets(const igd_model *m, int first, int n, int *y, int *x)
-{
-    const int side = m->cfg.image_size, p = m->cfg.arch[MDL_LOCAL].size, s = m->cfg.patch_stride;
-    const int cells = mdl_grid_count(side, p, s);
-    for (int k = 0; k < n; k++) {
-        y[k] = mdl_grid_offset(side, p, s, (first + k) / cells);
-        x[k] = mdl_grid_offset(side, p, s, (first + k) % cells);
-    }
-}
-
 typedef struct detect_state {
     double *parts; /* n x IGD_PART_COUNT */
-    int y[LOCAL_BATCH], x[LOCAL_BATCH];
     double rec[LOCAL_BATCH > GLOBAL_BATCH ? LOCAL_BATCH : GLOBAL_BATCH];
     double cls[LOCAL_BATCH > GLOBAL_BATCH ? LOCAL_BATCH : GLOBAL_BATCH];
 } detect_state;
@@ -156,8 +146,8 @@ static igd_status score_patches(igd_session *s, size_t image, int first, int n, 
     detect_state *ds = user;
     mdl_infer *inf = s->inf[MDL_LOCAL];
     CORE_TRY(mdl_infer_run(m, inf, n, true, err));
-    patch_offsets(m, first, n, ds->y, ds->x);
-    CORE_TRY(mdl_infer_terms(m, &m->net[MDL_LOCAL], inf, n, ds->y, ds->x, ds->rec, ds->cls, err));
+    CORE_TRY(mdl_infer_terms(m, &m->net[MDL_LOCAL], inf, n, s->patch_y, s->patch_x, ds->rec,
+                             ds->cls, err));
     double *p = ds->parts + image * IGD_PART_COUNT;
     for (int k = 0; k < n; k++) {
         double v = m->cfg.score_rec * ds->rec[k] + m->cfg.score_cls * ds->cls[k];
@@ -213,25 +203,25 @@ static igd_status fold_patches(igd_session *s, size_t image, int first, int n, v
                                core_err *err)
 {
     (void)image;
+    (void)first;
     (void)user;
     igd_model *m = s->model;
     mdl_infer *inf = s->inf[MDL_LOCAL];
     const mdl_net *net = &m->net[MDL_LOCAL];
     const bool memory = net->memory.positions > 0;
     const int side = m->cfg.image_size, p = inf->side;
-    int y0[LOCAL_BATCH], x0[LOCAL_BATCH];
     double term[LOCAL_BATCH];
-    patch_offsets(m, first, n, y0, x0);
     CORE_TRY(mdl_infer_run(m, inf, n, !memory, err));
     if (memory)
-        CORE_TRY(mdl_memory_terms(m, net, nn_data(inf->enc, inf->z), n, y0, x0, term, err));
+        CORE_TRY(mdl_memory_terms(m, net, nn_data(inf->enc, inf->z), n, s->patch_y, s->patch_x,
+                                  term, err));
     else
         mdl_infer_maps(m, inf, n, s->maps[MDL_LOCAL]);
     for (int k = 0; k < n; k++) {
         const float *mp = s->maps[MDL_LOCAL] + (size_t)k * p * p;
         for (int y = 0; y < p; y++)
             for (int x = 0; x < p; x++) {
-                size_t at = (size_t)(y0[k] + y) * side + x0[k] + x;
+                size_t at = (size_t)(s->patch_y[k] + y) * side + s->patch_x[k] + x;
                 s->acc[at] += memory ? (float)term[k] : mp[y * p + x];
                 s->cnt[at] += 1.0f;
             }

@@ -6,6 +6,8 @@
 
 #include "model/model.h"
 
+enum { MDL_LOCAL_BATCH = 64 }; /* the local model's patches per inference batch */
+
 struct igd_session {
     igd_model *model;
     nn_ctx ctx;
@@ -14,7 +16,8 @@ struct igd_session {
     float *maps[MDL_NETS]; /* per-pixel maps of one inference batch */
     float *image;          /* an image at image_size, planar, for cutting patches */
     float *acc, *cnt;      /* image_size^2: folded patch maps and their overlap counts */
-    float *scratch;        /* input-sized work for heatmaps, grown on demand */
+    int patch_y[MDL_LOCAL_BATCH], patch_x[MDL_LOCAL_BATCH]; /* offsets of the batch's patches */
+    float *scratch; /* input-sized work for heatmaps, grown on demand */
     size_t scratch_cap;
     api_views views; /* the API's views of the batch of the running call */
     double *parts;   /* score parts of the running call's batch, grown on demand */
