@@ -458,7 +458,9 @@ typedef int (*igd_abort_fn)(void *user);
 
 /* A new, untrained model configured by options (NULL for all defaults). */
 IGD_API IGD_NODISCARD igd_status igd_model_create(const igd_options *options, igd_model **out);
-/* Loads a model file. runtime may be NULL; its [runtime] options (threads, ...) apply. */
+/* Loads a model file. runtime may be NULL; the [runtime] options (threads, ...) set on it
+ * override the file's values, while those it leaves at their defaults keep the file's (options
+ * that are not [runtime] always come from the file). */
 IGD_API IGD_NODISCARD igd_status igd_model_load(const char *path, const igd_options *runtime,
                                                 igd_model **out);
 IGD_API IGD_NODISCARD igd_status igd_model_load_memory(const void *data, size_t size,

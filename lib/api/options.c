@@ -156,6 +156,7 @@ void opt_defaults(igd_options *opts)
             opts->v[i].i = (int64_t)table[i].def;
         else
             opts->v[i].r = table[i].def;
+        opts->set[i] = false;
     }
 }
 
@@ -201,6 +202,7 @@ igd_status opt_set_int(igd_options *opts, igd_option key, int64_t value, core_er
     if (key == IGD_OPT_MSSSIM_WINDOW && value % 2 == 0)
         return core_fail(err, IGD_ERR_INVALID_ARGUMENT, "option 'msssim_window' must be odd");
     opts->v[i].i = value;
+    opts->set[i] = true;
     return IGD_OK;
 }
 
@@ -212,6 +214,7 @@ igd_status opt_set_real(igd_options *opts, igd_option key, double value, core_er
         return core_fail(err, IGD_ERR_INVALID_ARGUMENT, "option '%s' = %g is outside [%g, %g]",
                          table[i].name, value, table[i].min, table[i].max);
     opts->v[i].r = value;
+    opts->set[i] = true;
     return IGD_OK;
 }
 

@@ -26,6 +26,7 @@ enum { OPT_COUNT = 57 };
 
 struct igd_options {
     opt_value v[OPT_COUNT];
+    bool set[OPT_COUNT]; /* the value was set (not a default): what loading a model applies */
 };
 
 /* The definition of key, or NULL for an unknown key. */

@@ -465,12 +465,13 @@ static void read_options(rd *r, igd_options *opts)
     }
 }
 
+/* The [runtime] options the caller set override the file's; the others keep the file's values. */
 static void apply_runtime(igd_options *opts, const igd_options *runtime)
 {
     if (!runtime)
         return;
     for (int i = 0; i < OPT_COUNT; i++) {
-        if (opt_find(opt_key_at(i))->runtime)
+        if (opt_find(opt_key_at(i))->runtime && runtime->set[i])
             opts->v[i] = runtime->v[i];
     }
 }

@@ -475,6 +475,7 @@ START_TEST(save_load_gives_identical_scores)
 {
     igd_model *m = mt_trained_model(IGD_NET_GLOBAL | IGD_NET_LOCAL, 3);
     ck_assert_igd_ok(igd_model_set_threshold(m, 1.25));
+    ck_assert_igd_ok(igd_model_set_option_real(m, IGD_OPT_HEATMAP_SMOOTH, 1.5)); /* not default */
     unsigned char *img = mt_images(5, 24, 24, 1, 33);
     char *dir = tu_tempdir(), path[512];
     snprintf(path, sizeof path, "%s/model.igd", dir);
@@ -512,7 +513,8 @@ START_TEST(save_load_gives_identical_scores)
         }
         ck_assert_mem_eq(scores[0], scores[1], sizeof scores[0]);
         ck_assert_mem_eq(scores[0], scores[2], sizeof scores[0]);
-        /* Runtime options given at load replace the file's. */
+        /* Runtime options set on the options given at load replace the file's; the others keep
+         * the file's values, not the options object's defaults. */
         igd_options *rt;
         ck_assert_igd_ok(igd_options_create(&rt));
         ck_assert_igd_ok(igd_options_set_int(rt, IGD_OPT_THREADS, 1));
@@ -526,6 +528,16 @@ START_TEST(save_load_gives_identical_scores)
         ck_assert_int_eq(v, 1);
         ck_assert_igd_ok(igd_options_get_int(co, IGD_OPT_BASE_WIDTH, &v));
         ck_assert_int_eq(v, 4);
+        double r;
+        ck_assert_igd_ok(igd_options_get_real(co, IGD_OPT_HEATMAP_SMOOTH, &r));
+        ck_assert_double_eq(r, 1.5);
+        igd_options_free(co);
+        igd_model_free(c);
+        ck_assert_igd_ok(igd_options_set_real(rt, IGD_OPT_HEATMAP_SMOOTH, 4.0)); /* the default */
+        ck_assert_igd_ok(igd_model_load_memory(buf, size, rt, &c));
+        ck_assert_igd_ok(igd_model_get_options(c, &co));
+        ck_assert_igd_ok(igd_options_get_real(co, IGD_OPT_HEATMAP_SMOOTH, &r));
+        ck_assert_double_eq(r, 4.0);
         igd_options_free(co);
         igd_options_free(rt);
         igd_model_free(c);

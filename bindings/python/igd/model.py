@@ -305,7 +305,8 @@ class Model(Owned):
 
     @classmethod
     def load(cls, path: PathLike, **runtime: Any) -> "Model":
-        """Loads a model file; keyword arguments set [runtime] options (threads, ...)."""
+        """Loads a model file; keyword arguments override its [runtime] options (threads, ...);
+        the others keep the values saved in the file."""
         out = ctypes.c_void_p()
         with _runtime(runtime) as opts:
             _lib.lib.igd_model_load(os.fsencode(path), opts.handle if opts else None,

@@ -14,7 +14,7 @@ from conftest import TINY, make_images
 
 
 def test_create_save_load(tmp_path, train_images, test_images):
-    m = igd.Model(TINY, classifier="svdd", seed=5)
+    m = igd.Model(TINY, classifier="svdd", seed=5, heatmap_smooth=1.5)
     assert m.options["classifier"] == igd.Classifier.SVDD and m.options["seed"] == 5
     assert m.threshold is None
     with pytest.raises(igd.StateError):
@@ -32,6 +32,11 @@ def test_create_save_load(tmp_path, train_images, test_images):
     m.estep(train_images)
     loaded = igd.Model.load(tmp_path / "a.igd", threads=1)
     assert loaded.options["classifier"] == igd.Classifier.SVDD
+    # Runtime options not given at load keep the file's values, given ones replace them.
+    assert loaded.options["threads"] == 1 and loaded.options["heatmap_smooth"] == 1.5
+    smooth = igd.Model.load(tmp_path / "a.igd", heatmap_smooth=4.0)
+    assert smooth.options["heatmap_smooth"] == 4.0
+    smooth.close()
     # Resuming from a file with the optimiser state trains exactly like the original.
     resumed = igd.Model.load(tmp_path / "b.igd")
     resumed.set_options(threads=1)
