@@ -560,7 +560,9 @@ IGD_API const char *igd_session_error(const igd_session *session);
 /* Scores a batch of images of any size. scores (count values) receives s = s_G + s_L; is_anomaly
  * (may be NULL) 1 where s >= the threshold (IGD_ERR_STATE if none is set); parts (may be NULL)
  * receives for each image parts_per_image values indexed by igd_part (up to IGD_PART_COUNT).
- * An image's score is the same bits whatever other images share the call, on any thread. */
+ * An image's score is the same bits whatever other images share the call, on any thread. With
+ * IGD_OPT_SCORE_REC_WEIGHT = 0 the decoders run only when parts asks for a reconstruction part,
+ * which makes detection faster. */
 IGD_API IGD_NODISCARD igd_status igd_session_detect(igd_session *session, const void *pixels,
                                                     igd_pixel_type type, size_t count,
                                                     size_t height, size_t width, size_t channels,

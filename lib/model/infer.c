@@ -80,6 +80,7 @@ igd_status mdl_infer_create(igd_model *m, int id, nn_ctx *ctx, int batch, mdl_in
 
 igd_status mdl_infer_run(igd_model *m, mdl_infer *inf, int n, bool decode, core_err *err)
 {
+    inf->decoded = false;
     mdl_normalize(m, inf->pix, nn_data(inf->enc, inf->x), n, inf->side);
     CORE_TRY(nn_graph_forward(inf->enc, err));
     if (!decode || !inf->decode)
@@ -90,6 +91,7 @@ igd_status mdl_infer_run(igd_model *m, mdl_infer *inf, int n, bool decode, core_
            sizeof(float) * (size_t)(zd[0] * zd[1]));
     CORE_TRY(nn_graph_forward(inf->dec, err));
     mdl_denormalize(m, nn_data(inf->dec, inf->xhat), inf->rec, inf->batch, inf->side);
+    inf->decoded = true;
     return IGD_OK;
 }
 
@@ -106,7 +108,7 @@ igd_status mdl_memory_terms(const igd_model *m, const mdl_net *net, const float 
 igd_status mdl_infer_terms(igd_model *m, const mdl_net *net, mdl_infer *inf, int n, const int *y,
                            const int *x, double *rec, double *cls, core_err *err)
 {
-    if (inf->decode) {
+    if (inf->decoded) {
         size_t per = (size_t)inf->channels * inf->side * inf->side;
         loss_recon_forward(inf->ms, inf->pix, inf->rec, (size_t)inf->batch, per, m->cfg.rho, NULL,
                            NULL, inf->ms_val);

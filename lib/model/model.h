@@ -56,7 +56,8 @@ typedef struct mdl_infer {
     int batch, side, channels;
     nn_graph *enc, *dec;
     int x, z, zin, xhat;
-    bool decode; /* the decoder exists (reconstruction is used) */
+    bool decode;  /* the decoder exists (reconstruction is used) */
+    bool decoded; /* the last run decoded */
     loss_msssim *ms;
     float *pix, *rec; /* batch x channels x side x side, pixel space */
     double *ms_val;
@@ -169,8 +170,9 @@ igd_status mdl_infer_create(igd_model *m, int id, nn_ctx *ctx, int batch, mdl_in
 void mdl_infer_free(mdl_infer *inf);
 /* Encodes (and decodes, when the decoder is used) the first n inputs in inf->pix. */
 igd_status mdl_infer_run(igd_model *m, mdl_infer *inf, int n, bool decode, core_err *err);
-/* Reconstruction and classifier terms of the first n samples of the last run; y and x (NULL for
- * the global model) are the samples' patch offsets, which a patch memory needs. */
+/* Reconstruction and classifier terms of the first n samples of the last run (reconstruction 0
+ * unless that run decoded); y and x (NULL for the global model) are the samples' patch offsets,
+ * which a patch memory needs. */
 igd_status mdl_infer_terms(igd_model *m, const mdl_net *net, mdl_infer *inf, int n, const int *y,
                            const int *x, double *rec, double *cls, core_err *err);
 /* The memory terms of n latents z at patch offsets y, x (NULL: the global model's position). */

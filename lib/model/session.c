@@ -135,6 +135,7 @@ static igd_status for_patches(igd_session *s, const io_view *v, size_t image, pa
 
 typedef struct detect_state {
     double *parts; /* n x IGD_PART_COUNT */
+    bool decode;   /* the reconstruction terms are needed */
     double rec[LOCAL_BATCH > GLOBAL_BATCH ? LOCAL_BATCH : GLOBAL_BATCH];
     double cls[LOCAL_BATCH > GLOBAL_BATCH ? LOCAL_BATCH : GLOBAL_BATCH];
 } detect_state;
@@ -145,7 +146,7 @@ static igd_status score_patches(igd_session *s, size_t image, int first, int n, 
     igd_model *m = s->model;
     detect_state *ds = user;
     mdl_infer *inf = s->inf[MDL_LOCAL];
-    CORE_TRY(mdl_infer_run(m, inf, n, true, err));
+    CORE_TRY(mdl_infer_run(m, inf, n, ds->decode, err));
     CORE_TRY(mdl_infer_terms(m, &m->net[MDL_LOCAL], inf, n, s->patch_y, s->patch_x, ds->rec,
                              ds->cls, err));
     double *p = ds->parts + image * IGD_PART_COUNT;
@@ -165,7 +166,7 @@ static igd_status score_globals(igd_session *s, mdl_infer *inf, size_t first, in
 {
     igd_model *m = s->model;
     detect_state *ds = user;
-    CORE_TRY(mdl_infer_run(m, inf, k, true, err));
+    CORE_TRY(mdl_infer_run(m, inf, k, ds->decode, err));
     CORE_TRY(mdl_infer_terms(m, &m->net[MDL_GLOBAL], inf, k, NULL, NULL, ds->rec, ds->cls, err));
     for (int i = 0; i < k; i++) {
         double *p = ds->parts + (first + i) * IGD_PART_COUNT;
@@ -176,12 +177,13 @@ static igd_status score_globals(igd_session *s, mdl_infer *inf, size_t first, in
     return IGD_OK;
 }
 
-igd_status mdl_session_detect(igd_session *s, const io_view *views, size_t n, double *scores,
-                              double *parts, core_err *err)
+igd_status mdl_session_detect(igd_session *s, const io_view *views, size_t n, bool rec_parts,
+                              double *scores, double *parts, core_err *err)
 {
     igd_model *m = s->model;
     detect_state ds;
     ds.parts = parts;
+    ds.decode = rec_parts || m->cfg.score_rec != 0;
     memset(parts, 0, sizeof(double) * n * IGD_PART_COUNT);
     if (mdl_has(m, MDL_GLOBAL))
         CORE_TRY(for_globals(s, views, n, score_globals, &ds, err));

@@ -335,6 +335,25 @@ START_TEST(detect_parts_decisions_and_thresholds)
         ck_assert_double_eq_tol(norm[i], want, 1e-15);
     }
     ck_assert_int_eq(anomalous, 3);
+    /* Without the reconstruction in scores, the same scores whether or not the parts (which need
+     * the decoders) are asked for; the asked parts hold the reconstruction terms all the same. */
+    ck_assert_igd_ok(igd_model_set_option_real(m, IGD_OPT_SCORE_REC_WEIGHT, 0));
+    double bare[6];
+    ck_assert_igd_ok(igd_session_detect(s, img, IGD_PIXEL_U8, n, h, w, 1, 0, 0, scores, NULL, parts,
+                                        IGD_PART_COUNT));
+    ck_assert_igd_ok(
+        igd_session_detect(s, img, IGD_PIXEL_U8, n, h, w, 1, 0, 0, bare, NULL, NULL, 0));
+    ck_assert_mem_eq(bare, scores, sizeof bare);
+    ck_assert_igd_ok(
+        igd_session_detect(s, img, IGD_PIXEL_U8, n, h, w, 1, 0, 0, bare, NULL, few, 3));
+    ck_assert_mem_eq(bare, scores, sizeof bare);
+    for (size_t i = 0; i < n; i++) {
+        const double *p = parts + i * IGD_PART_COUNT;
+        ck_assert(p[IGD_PART_GLOBAL_REC] > 0 && p[IGD_PART_LOCAL_REC] > 0);
+        ck_assert(p[IGD_PART_GLOBAL] == p[IGD_PART_GLOBAL_CLASSIFIER]);
+        ck_assert(few[i * 3] == scores[i]);
+    }
+    ck_assert_igd_ok(igd_model_set_option_real(m, IGD_OPT_SCORE_REC_WEIGHT, 1));
     ck_assert_igd_ok(igd_model_set_threshold(m, 2.5));
     ck_assert_igd_ok(igd_model_get_threshold(m, &t));
     ck_assert_double_eq(t, 2.5);
