@@ -194,6 +194,7 @@ int main(int argc, char **argv)
         code = model_open(&m, model_path, &set);
         if (code != EXIT_OK)
             source_close(&src);
+        m.all_parts = json; /* --json prints them */
     }
     if (code != EXIT_OK) {
         settings_free(&set);

@@ -47,18 +47,19 @@ igd_status model_detect_batch(loaded_model *m, const void *pixels, igd_pixel_typ
     unsigned char flags[MAX_BATCH];
     size_t pixel = type == IGD_PIXEL_U8 ? 1 : type == IGD_PIXEL_U16 ? 2 : 4;
     size_t image_bytes = height * width * channels * pixel;
+    const size_t np = m->all_parts ? IGD_PART_COUNT : IGD_PART_NORMALIZED + 1;
     for (size_t done = 0; done < count;) {
         size_t n = count - done < MAX_BATCH ? count - done : MAX_BATCH;
         const unsigned char *p = (const unsigned char *)pixels + done * image_bytes;
-        igd_status st =
-            igd_session_detect(m->session, p, type, n, height, width, channels, 0, 0, scores,
-                               m->has_threshold ? flags : NULL, parts, IGD_PART_COUNT);
+        igd_status st = igd_session_detect(m->session, p, type, n, height, width, channels, 0, 0,
+                                           scores, m->has_threshold ? flags : NULL, parts, np);
         if (st != IGD_OK)
             return st;
         for (size_t i = 0; i < n; i++) {
             detection *d = &out[done + i];
             d->score = scores[i];
-            memcpy(d->parts, parts + i * IGD_PART_COUNT, sizeof d->parts);
+            for (size_t k = 0; k < IGD_PART_COUNT; k++)
+                d->parts[k] = k < np ? parts[i * np + k] : NAN;
             d->normalized = m->has_threshold ? d->parts[IGD_PART_NORMALIZED] : NAN;
             d->anomalous = m->has_threshold ? flags[i] != 0 : -1;
         }

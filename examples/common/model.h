@@ -13,6 +13,8 @@ typedef struct loaded_model {
     igd_session *session;
     bool has_threshold;
     double threshold;
+    bool all_parts; /* detection fills every part (else only score and normalised score, which
+                     * spares the decoders when score_rec_weight is 0) */
 } loaded_model;
 
 /* Loads path, applies the given runtime settings, creates a session. Returns EXIT_OK or an exit
@@ -21,10 +23,10 @@ int model_open(loaded_model *m, const char *path, const settings *s);
 void model_close(loaded_model *m);
 
 typedef struct detection {
-    double score;      /* s */
-    double normalized; /* 0.5 at the threshold; NAN without one */
-    int anomalous;     /* 1 / 0; -1 without a threshold */
-    double parts[IGD_PART_COUNT];
+    double score;                 /* s */
+    double normalized;            /* 0.5 at the threshold; NAN without one */
+    int anomalous;                /* 1 / 0; -1 without a threshold */
+    double parts[IGD_PART_COUNT]; /* NAN beyond the normalised score without all_parts */
 } detection;
 
 /* Scores one image of any size (its own pixel type and channels). */
