@@ -303,7 +303,9 @@ igd_status mdl_session_heatmap(igd_session *s, const io_view *views, size_t n, f
             return core_fail(err, IGD_ERR_STATE,
                              "heatmaps need the decoder, which this model does not train "
                              "(lambda2 = 0)");
-    if (mdl_has(m, MDL_GLOBAL)) {
+    /* The global maps are drawn unless their weight is 0 (then the local maps alone count). */
+    const bool globals = mdl_has(m, MDL_GLOBAL) && wg != 0.0f;
+    if (globals) {
         global_maps gm = {maps, views[0].width, views[0].height, wg};
         CORE_TRY(for_globals(s, views, n, draw_globals, &gm, err));
     }
@@ -313,7 +315,7 @@ igd_status mdl_session_heatmap(igd_session *s, const io_view *views, size_t n, f
             CORE_TRY(local_map(s, &views[i], s->scratch, err));
             const float wl = mdl_has(m, MDL_GLOBAL) ? 1.0f - wg : 1.0f;
             for (size_t q = 0; q < plane; q++)
-                out[q] = (mdl_has(m, MDL_GLOBAL) ? out[q] : 0.0f) + wl * s->scratch[q];
+                out[q] = (globals ? out[q] : 0.0f) + wl * s->scratch[q];
         }
         io_plane_blur(out, views[0].width, views[0].height, m->cfg.smooth, s->scratch + plane);
     }

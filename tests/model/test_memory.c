@@ -237,6 +237,24 @@ START_TEST(memory_scores_heatmaps_and_files)
     ck_assert_float_le(top, 1e-4f);
     ck_assert_float_gt(otop, 1e-3f);
     igd_session_free(s);
+    /* At global weight 0 the global model plays no part: a training step of it (on a copy) leaves
+     * the map unchanged, bit for bit, while a weight above 0 mixes in its map. */
+    bytes = malloc(with);
+    ck_assert_igd_ok(igd_model_save_memory(m, 0, bytes, with, &size));
+    ck_assert_igd_ok(igd_model_load_memory(bytes, size, NULL, &loaded));
+    free(bytes);
+    double losses[IGD_LOSS_COUNT];
+    ck_assert_igd_ok(igd_model_train_step(loaded, IGD_NET_GLOBAL, train, IGD_PIXEL_U8, N, S, S, 1,
+                                          0, 0, losses, IGD_LOSS_COUNT));
+    ck_assert_igd_ok(igd_session_create(loaded, &s));
+    float same[S * S];
+    ck_assert_igd_ok(igd_session_heatmap(s, other, IGD_PIXEL_U8, 1, S, S, 1, 0, 0, same));
+    ck_assert_mem_eq(same, omap, sizeof same);
+    ck_assert_igd_ok(igd_model_set_option_real(loaded, IGD_OPT_HEATMAP_GLOBAL_WEIGHT, 0.5));
+    ck_assert_igd_ok(igd_session_heatmap(s, other, IGD_PIXEL_U8, 1, S, S, 1, 0, 0, same));
+    ck_assert(memcmp(same, omap, sizeof same) != 0);
+    igd_session_free(s);
+    igd_model_free(loaded);
 
     /* A wider radius compares with more positions: terms can only fall. */
     ck_assert_igd_ok(igd_model_set_option_real(m, IGD_OPT_MEMORY_RADIUS, 1000));
