@@ -187,10 +187,12 @@ typedef enum igd_option {
                                * its pixels; 0 = off (0). For illumination that varies between
                                * images */
     /* Scoring */
-    IGD_OPT_SCORE_REC_WEIGHT = 60,   /* real [runtime]: weight of reconstruction in a score (1) */
-    IGD_OPT_SCORE_GAUSS_WEIGHT = 61, /* real [runtime]: weight of the classifier term (1) */
-    IGD_OPT_HEATMAP_SMOOTH = 62,     /* real [runtime]: Gaussian sigma, in input pixels, that
-                                      * smooths heatmaps; 0 = none (4) */
+    IGD_OPT_SCORE_REC_WEIGHT = 60,      /* real [runtime]: weight of reconstruction in a score; at 0
+                                         * detection runs no decoder unless asked for the
+                                         * reconstruction parts (1) */
+    IGD_OPT_SCORE_GAUSS_WEIGHT = 61,    /* real [runtime]: weight of the classifier term (1) */
+    IGD_OPT_HEATMAP_SMOOTH = 62,        /* real [runtime]: Gaussian sigma, in input pixels, that
+                                         * smooths heatmaps; 0 = none (4) */
     IGD_OPT_HEATMAP_GLOBAL_WEIGHT = 63, /* real [runtime]: share of the global model's map when
                                          * both models exist (0.5) */
     IGD_OPT_MEMORY_SIZE = 64,   /* int [runtime]: patch memory. When > 0, every E-step keeps up to

@@ -103,7 +103,7 @@ static const opt_def table[OPT_COUNT] = {
      "per-image standardisation: pixels become 0.5 + (p - mean) / (this x deviation) of each "
      "resized image, clamped to 0..1; 0 = off"},
     {IGD_OPT_SCORE_REC_WEIGHT, "score_rec_weight", R, 0, 1e6, 1.0, true, NULL,
-     "weight of the reconstruction term in scores"},
+     "weight of the reconstruction term in scores; 0 spares detection the decoders"},
     {IGD_OPT_SCORE_GAUSS_WEIGHT, "score_gauss_weight", R, 0, 1e6, 1.0, true, NULL,
      "weight of the classifier term in scores"},
     {IGD_OPT_HEATMAP_SMOOTH, "heatmap_smooth", R, 0, 1e3, 4.0, true, NULL,
