@@ -194,7 +194,8 @@ typedef enum igd_option {
     IGD_OPT_HEATMAP_SMOOTH = 62,        /* real [runtime]: Gaussian sigma, in input pixels, that
                                          * smooths heatmaps; 0 = none (4) */
     IGD_OPT_HEATMAP_GLOBAL_WEIGHT = 63, /* real [runtime]: share of the global model's map when
-                                         * both models exist (0.5) */
+                                         * both models exist; at 0 heatmaps do not run the
+                                         * global model (0.5) */
     IGD_OPT_MEMORY_SIZE = 64,   /* int [runtime]: patch memory. When > 0, every E-step keeps up to
                                  * this many of the training latents it sees at each patch position
                                  * (the global model has one position), sampled uniformly
@@ -460,9 +461,9 @@ typedef int (*igd_abort_fn)(void *user);
 
 /* A new, untrained model configured by options (NULL for all defaults). */
 IGD_API IGD_NODISCARD igd_status igd_model_create(const igd_options *options, igd_model **out);
-/* Loads a model file. runtime may be NULL; the [runtime] options (threads, ...) set on it
- * override the file's values, while those it leaves at their defaults keep the file's (options
- * that are not [runtime] always come from the file). */
+/* Loads a model file. runtime may be NULL; the [runtime] options (threads, ...) set on it with
+ * igd_options_set_* or igd_options_parse (even to their defaults) override the file's values,
+ * the others keep the file's; options that are not [runtime] always come from the file. */
 IGD_API IGD_NODISCARD igd_status igd_model_load(const char *path, const igd_options *runtime,
                                                 igd_model **out);
 IGD_API IGD_NODISCARD igd_status igd_model_load_memory(const void *data, size_t size,
@@ -563,8 +564,8 @@ IGD_API const char *igd_session_error(const igd_session *session);
  * (may be NULL) 1 where s >= the threshold (IGD_ERR_STATE if none is set); parts (may be NULL)
  * receives for each image parts_per_image values indexed by igd_part (up to IGD_PART_COUNT).
  * An image's score is the same bits whatever other images share the call, on any thread. With
- * IGD_OPT_SCORE_REC_WEIGHT = 0 the decoders run only when parts asks for a reconstruction part,
- * which makes detection faster. */
+ * IGD_OPT_SCORE_REC_WEIGHT = 0, a model's decoder runs only when parts_per_image includes its
+ * reconstruction part (IGD_PART_GLOBAL_REC, IGD_PART_LOCAL_REC), which makes detection faster. */
 IGD_API IGD_NODISCARD igd_status igd_session_detect(igd_session *session, const void *pixels,
                                                     igd_pixel_type type, size_t count,
                                                     size_t height, size_t width, size_t channels,

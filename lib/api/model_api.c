@@ -60,7 +60,10 @@ igd_status igd_model_get_options(const igd_model *model, igd_options **out)
     core_err err = {0};
     if (!model || !out)
         return core_report(NULL, &err, FAIL(&err, "model and out must not be NULL"));
-    return igd_options_copy(&model->opts, out);
+    igd_status st = igd_options_copy(&model->opts, out);
+    if (st == IGD_OK) /* values the caller sets on the copy count as set, none before */
+        memset((*out)->set, 0, sizeof(*out)->set);
+    return st;
 }
 
 static igd_status set_option(igd_model *m, igd_option key, bool is_int, int64_t iv, double rv)

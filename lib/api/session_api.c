@@ -75,8 +75,8 @@ igd_status igd_session_detect(igd_session *session, const void *pixels, igd_pixe
     }
     double *all = session->parts;
     if (st == IGD_OK)
-        st = mdl_session_detect(session, session->views.items, count,
-                                parts && parts_per_image > IGD_PART_GLOBAL_REC, scores, all, &err);
+        st = mdl_session_detect(session, session->views.items, count, parts ? parts_per_image : 0,
+                                scores, all, &err);
     if (st == IGD_OK) {
         size_t keep = parts_per_image < IGD_PART_COUNT ? parts_per_image : IGD_PART_COUNT;
         for (size_t i = 0; i < count; i++) {

@@ -168,7 +168,8 @@ igd_status mdl_estep_finish(igd_model *m, int id, core_err *err);
 igd_status mdl_infer_create(igd_model *m, int id, nn_ctx *ctx, int batch, mdl_infer **out,
                             core_err *err);
 void mdl_infer_free(mdl_infer *inf);
-/* Encodes (and decodes, when the decoder is used) the first n inputs in inf->pix. */
+/* Encodes the first n inputs in inf->pix, and decodes them when decode is set and the decoder
+ * exists (inf->decoded says whether it did). */
 igd_status mdl_infer_run(igd_model *m, mdl_infer *inf, int n, bool decode, core_err *err);
 /* Reconstruction and classifier terms of the first n samples of the last run (reconstruction 0
  * unless that run decoded); y and x (NULL for the global model) are the samples' patch offsets,

@@ -134,8 +134,8 @@ static igd_status for_patches(igd_session *s, const io_view *v, size_t image, pa
 /* ---- detection ---- */
 
 typedef struct detect_state {
-    double *parts; /* n x IGD_PART_COUNT */
-    bool decode;   /* the reconstruction terms are needed */
+    double *parts;         /* n x IGD_PART_COUNT */
+    bool decode[MDL_NETS]; /* each model's reconstruction terms are needed */
     double rec[LOCAL_BATCH > GLOBAL_BATCH ? LOCAL_BATCH : GLOBAL_BATCH];
     double cls[LOCAL_BATCH > GLOBAL_BATCH ? LOCAL_BATCH : GLOBAL_BATCH];
 } detect_state;
@@ -146,7 +146,7 @@ static igd_status score_patches(igd_session *s, size_t image, int first, int n, 
     igd_model *m = s->model;
     detect_state *ds = user;
     mdl_infer *inf = s->inf[MDL_LOCAL];
-    CORE_TRY(mdl_infer_run(m, inf, n, ds->decode, err));
+    CORE_TRY(mdl_infer_run(m, inf, n, ds->decode[MDL_LOCAL], err));
     CORE_TRY(mdl_infer_terms(m, &m->net[MDL_LOCAL], inf, n, s->patch_y, s->patch_x, ds->rec,
                              ds->cls, err));
     double *p = ds->parts + image * IGD_PART_COUNT;
@@ -166,7 +166,7 @@ static igd_status score_globals(igd_session *s, mdl_infer *inf, size_t first, in
 {
     igd_model *m = s->model;
     detect_state *ds = user;
-    CORE_TRY(mdl_infer_run(m, inf, k, ds->decode, err));
+    CORE_TRY(mdl_infer_run(m, inf, k, ds->decode[MDL_GLOBAL], err));
     CORE_TRY(mdl_infer_terms(m, &m->net[MDL_GLOBAL], inf, k, NULL, NULL, ds->rec, ds->cls, err));
     for (int i = 0; i < k; i++) {
         double *p = ds->parts + (first + i) * IGD_PART_COUNT;
@@ -177,13 +177,14 @@ static igd_status score_globals(igd_session *s, mdl_infer *inf, size_t first, in
     return IGD_OK;
 }
 
-igd_status mdl_session_detect(igd_session *s, const io_view *views, size_t n, bool rec_parts,
+igd_status mdl_session_detect(igd_session *s, const io_view *views, size_t n, size_t wanted,
                               double *scores, double *parts, core_err *err)
 {
     igd_model *m = s->model;
     detect_state ds;
     ds.parts = parts;
-    ds.decode = rec_parts || m->cfg.score_rec != 0;
+    ds.decode[MDL_GLOBAL] = m->cfg.score_rec != 0 || wanted > IGD_PART_GLOBAL_REC;
+    ds.decode[MDL_LOCAL] = m->cfg.score_rec != 0 || wanted > IGD_PART_LOCAL_REC;
     memset(parts, 0, sizeof(double) * n * IGD_PART_COUNT);
     if (mdl_has(m, MDL_GLOBAL))
         CORE_TRY(for_globals(s, views, n, score_globals, &ds, err));
@@ -297,14 +298,14 @@ igd_status mdl_session_heatmap(igd_session *s, const io_view *views, size_t n, f
     if (!core_add_size(plane, blur, &need))
         return core_fail(err, IGD_ERR_INVALID_ARGUMENT, "heatmap too large");
     CORE_TRY(reserve_scratch(s, need, err));
-    for (int id = 0; id < MDL_NETS; id++)
-        if (mdl_has(m, id) && !s->inf[id]->decode &&
-            !(id == MDL_LOCAL && m->net[id].memory.positions))
-            return core_fail(err, IGD_ERR_STATE,
-                             "heatmaps need the decoder, which this model does not train "
-                             "(lambda2 = 0)");
     /* The global maps are drawn unless their weight is 0 (then the local maps alone count). */
     const bool globals = mdl_has(m, MDL_GLOBAL) && wg != 0.0f;
+    if ((globals && !s->inf[MDL_GLOBAL]->decode) ||
+        (mdl_has(m, MDL_LOCAL) && !s->inf[MDL_LOCAL]->decode &&
+         !m->net[MDL_LOCAL].memory.positions))
+        return core_fail(err, IGD_ERR_STATE,
+                         "heatmaps need the decoder, which this model does not train "
+                         "(lambda2 = 0)");
     if (globals) {
         global_maps gm = {maps, views[0].width, views[0].height, wg};
         CORE_TRY(for_globals(s, views, n, draw_globals, &gm, err));

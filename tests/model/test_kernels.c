@@ -135,6 +135,41 @@ END_TEST
 
 /* The parameter count computed from an architecture alone (what a model file's size is checked
  * against before anything is built) is exactly what the networks define. */
+/* Detection runs a model's decoder only when its reconstruction counts: in the score
+ * (score_rec_weight > 0) or in the parts the caller asks for. */
+START_TEST(detection_decodes_only_when_needed)
+{
+    igd_model *m = mt_trained_model(IGD_NET_GLOBAL | IGD_NET_LOCAL, 2);
+    igd_session *s;
+    ck_assert_igd_ok(igd_session_create(m, &s));
+    unsigned char *img = mt_images(2, 24, 24, 1, 9); /* 2 images: the batch-1 global graph */
+    double scores[2], parts[2 * IGD_PART_COUNT];
+    const struct {
+        double weight;
+        size_t parts;
+        bool global, local;
+    } cases[] = {{1, 0, true, true},
+                 {0, 0, false, false},
+                 {0, IGD_PART_GLOBAL_REC, false, false},
+                 {0, IGD_PART_GLOBAL_REC + 1, true, false},
+                 {0, IGD_PART_LOCAL_REC + 1, true, true}};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        ck_assert_igd_ok(igd_model_set_option_real(m, IGD_OPT_SCORE_REC_WEIGHT, cases[c].weight));
+        ck_assert_igd_ok(igd_session_detect(s, img, IGD_PIXEL_U8, 2, 24, 24, 1, 0, 0, scores, NULL,
+                                            cases[c].parts ? parts : NULL, cases[c].parts));
+        ck_assert_int_eq(s->single->decoded, cases[c].global);
+        ck_assert_int_eq(s->inf[MDL_LOCAL]->decoded, cases[c].local);
+        if (cases[c].parts > IGD_PART_GLOBAL_REC)
+            ck_assert_double_gt(parts[IGD_PART_GLOBAL_REC], 0);
+        if (cases[c].parts > IGD_PART_LOCAL_REC)
+            ck_assert_double_gt(parts[IGD_PART_LOCAL_REC], 0);
+    }
+    free(img);
+    igd_session_free(s);
+    igd_model_free(m);
+}
+END_TEST
+
 START_TEST(parameter_count_matches_the_networks)
 {
     static const int cfg[][7] = {{1, 32, 16, 3, 128, 512, 0},
@@ -169,6 +204,7 @@ Suite *make_kernels_suite(void)
     tcase_add_test(t, typical_graphs);
     tcase_add_test(t, conv_algorithm_option);
     tcase_add_test(t, parameter_count_matches_the_networks);
+    tcase_add_test(t, detection_decodes_only_when_needed);
     suite_add_tcase(s, t);
     return s;
 }

@@ -336,8 +336,27 @@ START_TEST(memory_edge_cases)
     igd_session_free(s);
     igd_model_free(loaded);
     free(bytes);
-    free(img);
     igd_model_free(m);
+
+    /* Both models without decoders: at global weight 0 heatmaps run the local model alone (its
+     * memory needs no decoder); any other weight needs the global model's reconstruction. */
+    o = mt_tiny_options(IGD_NET_GLOBAL | IGD_NET_LOCAL);
+    ck_assert_igd_ok(igd_options_set_real(o, IGD_OPT_LAMBDA2, 0));
+    ck_assert_igd_ok(igd_options_set_int(o, IGD_OPT_MEMORY_SIZE, 2));
+    ck_assert_igd_ok(igd_options_set_real(o, IGD_OPT_HEATMAP_GLOBAL_WEIGHT, 0));
+    ck_assert_igd_ok(igd_model_create(o, &m));
+    igd_options_free(o);
+    estep_all(m, img, 3);
+    ck_assert_igd_ok(igd_session_create(m, &s));
+    ck_assert_igd_ok(igd_session_heatmap(s, img + S * S, IGD_PIXEL_U8, 1, S, S, 1, 0, 0, map));
+    for (int k = 0; k < S * S; k++)
+        ck_assert(isfinite(map[k]) && map[k] >= 0);
+    ck_assert_igd_ok(igd_model_set_option_real(m, IGD_OPT_HEATMAP_GLOBAL_WEIGHT, 0.5));
+    ck_assert_int_eq(igd_session_heatmap(s, img + S * S, IGD_PIXEL_U8, 1, S, S, 1, 0, 0, map),
+                     IGD_ERR_STATE);
+    igd_session_free(s);
+    igd_model_free(m);
+    free(img);
 }
 END_TEST
 

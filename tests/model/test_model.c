@@ -536,7 +536,7 @@ START_TEST(save_load_gives_identical_scores)
          * the file's values, not the options object's defaults. */
         igd_options *rt;
         ck_assert_igd_ok(igd_options_create(&rt));
-        ck_assert_igd_ok(igd_options_set_int(rt, IGD_OPT_THREADS, 1));
+        ck_assert_igd_ok(igd_options_set_int(rt, IGD_OPT_THREADS, 2));
         ck_assert_igd_ok(igd_options_set_int(rt, IGD_OPT_BASE_WIDTH, 64)); /* not runtime */
         igd_model *c;
         ck_assert_igd_ok(igd_model_load_memory(buf, size, rt, &c));
@@ -544,7 +544,7 @@ START_TEST(save_load_gives_identical_scores)
         int64_t v;
         ck_assert_igd_ok(igd_model_get_options(c, &co));
         ck_assert_igd_ok(igd_options_get_int(co, IGD_OPT_THREADS, &v));
-        ck_assert_int_eq(v, 1);
+        ck_assert_int_eq(v, 2);
         ck_assert_igd_ok(igd_options_get_int(co, IGD_OPT_BASE_WIDTH, &v));
         ck_assert_int_eq(v, 4);
         double r;
@@ -557,6 +557,18 @@ START_TEST(save_load_gives_identical_scores)
         ck_assert_igd_ok(igd_model_get_options(c, &co));
         ck_assert_igd_ok(igd_options_get_real(co, IGD_OPT_HEATMAP_SMOOTH, &r));
         ck_assert_double_eq(r, 4.0);
+        /* A model's options, as igd_model_get_options returns them, count as set only where the
+         * caller then sets them: loading with them applies threads alone. */
+        ck_assert_igd_ok(igd_options_set_int(co, IGD_OPT_THREADS, 1));
+        igd_model *d;
+        ck_assert_igd_ok(igd_model_load_memory(buf, size, co, &d));
+        igd_options_free(co);
+        ck_assert_igd_ok(igd_model_get_options(d, &co));
+        ck_assert_igd_ok(igd_options_get_real(co, IGD_OPT_HEATMAP_SMOOTH, &r));
+        ck_assert_double_eq(r, 1.5);
+        ck_assert_igd_ok(igd_options_get_int(co, IGD_OPT_THREADS, &v));
+        ck_assert_int_eq(v, 1);
+        igd_model_free(d);
         igd_options_free(co);
         igd_options_free(rt);
         igd_model_free(c);
