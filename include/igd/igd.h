@@ -196,18 +196,24 @@ typedef enum igd_option {
     IGD_OPT_HEATMAP_GLOBAL_WEIGHT = 63, /* real [runtime]: share of the global model's map when
                                          * both models exist; at 0 heatmaps do not run the
                                          * global model (0.5) */
-    IGD_OPT_MEMORY_SIZE = 64,   /* int [runtime]: patch memory. When > 0, every E-step keeps up to
-                                 * this many of the training latents it sees at each patch position
-                                 * (the global model has one position), sampled uniformly
-                                 * (igd_model_fit: its final E-step), and the classifier term of a
-                                 * latent becomes its squared distance to the nearest kept latent
-                                 * over that position's scale (the kept latents' mean squared
-                                 * distance to their nearest other one) instead of the Gaussian's;
-                                 * the local model's heatmap becomes each patch's term spread over
-                                 * its pixels. 0 = none: an E-step drops an existing memory (0) */
-    IGD_OPT_MEMORY_RADIUS = 65, /* real [runtime]: a patch is compared with the latents kept at
-                                 * the nearest position and at every position at most this many
-                                 * pixels (of the resized image) farther along either axis (0) */
+    IGD_OPT_MEMORY_SIZE = 64,    /* int [runtime]: patch memory. When > 0, every E-step keeps up to
+                                  * this many of the training latents it sees at each patch position
+                                  * (the global model has one position), sampled uniformly
+                                  * (igd_model_fit: its final E-step), and the classifier term of a
+                                  * latent becomes its squared distance to the nearest kept latent
+                                  * over that position's scale (the kept latents' mean squared
+                                  * distance to their nearest other one) instead of the Gaussian's;
+                                  * the local model's heatmap becomes each patch's term spread over
+                                  * its pixels. 0 = none: an E-step drops an existing memory (0) */
+    IGD_OPT_MEMORY_RADIUS = 65,  /* real [runtime]: a patch is compared with the latents kept at
+                                  * the nearest position and at every position at most this many
+                                  * pixels (of the resized image) farther along either axis (0) */
+    IGD_OPT_MEMORY_CORESET = 66, /* int [runtime]: when > 0 (and below memory_size), an E-step's
+                                  * memory keeps at each position only this many of the latents
+                                  * it sampled, chosen by greedy farthest-point selection (the
+                                  * k-center coreset: each next one the farthest from those
+                                  * chosen), which covers the normal variety with fewer latents
+                                  * than a uniform sample does; 0 = keep the sample (0) */
     /* Runtime */
     IGD_OPT_THREADS = 70,          /* int [runtime]: worker threads, 0 = all cores (0) */
     IGD_OPT_SEED = 71,             /* int: seed of initialisation, sampling and shuffling (1) */
@@ -515,8 +521,9 @@ IGD_API IGD_NODISCARD igd_status igd_model_train_step(igd_model *model, igd_net 
 /* The E-step, streamed: begin, add every training image in batches, finish. finish sets the
  * classifier's centre and spread from all latents added since begin (global: one per image;
  * local: every patch on the stride grid) and replaces the patch memory with the latents kept
- * (IGD_OPT_MEMORY_SIZE; none when it is 0). The stride and memory size in force at begin hold
- * until finish. A failed finish changes nothing and leaves the E-step open. */
+ * (IGD_OPT_MEMORY_SIZE, IGD_OPT_MEMORY_CORESET; none when the size is 0). The stride, memory size
+ * and coreset size in force at begin hold until finish. A failed finish changes nothing and
+ * leaves the E-step open. */
 IGD_API IGD_NODISCARD igd_status igd_model_estep_begin(igd_model *model, igd_net net);
 IGD_API IGD_NODISCARD igd_status igd_model_estep_add(igd_model *model, igd_net net,
                                                      const void *pixels, igd_pixel_type type,

@@ -116,6 +116,9 @@ static const opt_def table[OPT_COUNT] = {
     {IGD_OPT_MEMORY_RADIUS, "memory_radius", R, 0, 1e6, 0, true, NULL,
      "pixels (of the resized image) beyond the nearest kept position that a patch is compared "
      "across"},
+    {IGD_OPT_MEMORY_CORESET, "memory_coreset", I, 0, 16777216, 0, true, NULL,
+     "latents the memory keeps per position, chosen from the sample by greedy farthest-point "
+     "selection; 0 = the whole sample"},
     {IGD_OPT_THREADS, "threads", I, 0, 1024, 0, true, NULL, "worker threads; 0 = all cores"},
     {IGD_OPT_SEED, "seed", I, 0, MAXI, 1, false, NULL,
      "seed of initialisation, sampling and shuffling"},

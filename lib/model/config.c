@@ -85,6 +85,7 @@ igd_status mdl_config_from_options(const igd_options *o, mdl_config *c, core_err
     c->standardize = opt_real(o, IGD_OPT_STANDARDIZE);
     c->memory_size = (size_t)opt_int(o, IGD_OPT_MEMORY_SIZE);
     c->memory_radius = opt_real(o, IGD_OPT_MEMORY_RADIUS);
+    c->memory_coreset = (size_t)opt_int(o, IGD_OPT_MEMORY_CORESET);
     int64_t conv = opt_int(o, IGD_OPT_CONV_ALGORITHM);
     c->wino_train = conv != IGD_CONV_DIRECT;
     c->wino_infer = conv == IGD_CONV_WINOGRAD;

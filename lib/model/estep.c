@@ -47,6 +47,7 @@ igd_status mdl_estep_begin(igd_model *m, int id, bool keep_memory, core_err *err
      * change before it finishes. */
     net->estep_stride = m->cfg.patch_stride;
     net->estep_limit = keep_memory ? m->cfg.memory_size : 0;
+    net->estep_coreset = m->cfg.memory_coreset;
     if (net->estep_limit > 0)
         CORE_TRY(memory_begin(m, net, err));
     net->estep_open = true;
@@ -162,8 +163,10 @@ igd_status mdl_estep_finish(igd_model *m, int id, core_err *err)
                         : var;
     if (spread < m->cfg.sigma_min)
         spread = m->cfg.sigma_min;
-    if (net->building.positions)
+    if (net->building.positions) {
+        CORE_TRY(mdl_memory_coreset(&net->building, net->estep_coreset, err));
         CORE_TRY(mdl_memory_calibrate(&net->building, m->cfg.sigma_min, spread, err));
+    }
     for (int k = 0; k < d; k++)
         net->center[k] = (float)center_entry(m, net, k, keep);
     net->spread = spread;

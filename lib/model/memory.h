@@ -43,6 +43,11 @@ igd_status mdl_memory_offer(mdl_memory *mem, size_t p, const float *z, size_t li
 bool mdl_memory_seal(mdl_memory *mem);
 /* Total latents kept. */
 size_t mdl_memory_total(const mdl_memory *mem);
+/* Keeps at most k latents at each position, chosen by greedy farthest-point selection (the
+ * k-center coreset): the first kept latent, then again and again the one farthest from all chosen
+ * so far (the lowest index among equals), by exact squared distances. The chosen latents come
+ * first, in the order chosen; k = 0 keeps them all. */
+igd_status mdl_memory_coreset(mdl_memory *mem, size_t k, core_err *err);
 /* Sets each position's scale: the mean, over its kept latents, of the squared distance to the
  * nearest other kept latent there (leave one out); fallback where a position keeps one latent;
  * never below floor or MDL_MEMORY_SCALE_MIN, nor above MDL_MEMORY_SCALE_MAX. */

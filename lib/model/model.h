@@ -46,6 +46,7 @@ typedef struct mdl_config {
     double standardize; /* IGD_OPT_STANDARDIZE */
     size_t memory_size; /* IGD_OPT_MEMORY_SIZE */
     double memory_radius;
+    size_t memory_coreset; /* IGD_OPT_MEMORY_CORESET */
 } mdl_config;
 
 igd_status mdl_config_from_options(const igd_options *o, mdl_config *c, core_err *err);
@@ -89,12 +90,13 @@ typedef struct mdl_net {
     double *sum;
     double sum_sq, msd_sum;
     uint64_t count, msd_batches;
-    mdl_infer *estep;    /* inference workspace of the E-step (made at the first E-step) */
-    mdl_memory memory;   /* patch memory (positions 0: none) */
-    mdl_memory building; /* the memory an open E-step collects */
-    int estep_stride;    /* the open E-step's patch stride */
-    size_t estep_limit;  /* the open E-step's latents kept per position (0: no memory) */
-    core_rng memory_rng; /* the open E-step's reservoir sampling */
+    mdl_infer *estep;     /* inference workspace of the E-step (made at the first E-step) */
+    mdl_memory memory;    /* patch memory (positions 0: none) */
+    mdl_memory building;  /* the memory an open E-step collects */
+    int estep_stride;     /* the open E-step's patch stride */
+    size_t estep_limit;   /* the open E-step's latents sampled per position (0: no memory) */
+    size_t estep_coreset; /* the open E-step's coreset size per position (0: the sample) */
+    core_rng memory_rng;  /* the open E-step's reservoir sampling */
     mdl_trainer *trainer;
     uint64_t steps; /* training steps taken */
 } mdl_net;

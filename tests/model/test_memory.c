@@ -69,6 +69,57 @@ static double sq_dist(const float *a, const float *b, int n)
     return s;
 }
 
+/* The coreset against a brute-force farthest-point selection written here: at each step the
+ * not yet chosen latent whose nearest chosen one is farthest (the lowest index among equals). */
+START_TEST(coreset_matches_farthest_point_selection)
+{
+    enum { L = 3, N = 40, K = 6 };
+    int zero[2] = {0, 0};
+    core_err err = {0};
+    mdl_memory mem;
+    ck_assert_igd_ok(mdl_memory_init(&mem, L, 2, zero, zero, &err));
+    core_rng rng;
+    core_rng_seed(&rng, 11);
+    float all[N][L];
+    for (int i = 0; i < N; i++) {
+        for (int k = 0; k < L; k++)
+            all[i][k] = (float)core_rng_below(&rng, 1000) / 100.0f;
+        ck_assert_igd_ok(mdl_memory_offer(&mem, 0, all[i], N, &rng, &err));
+        if (i < 4)
+            ck_assert_igd_ok(mdl_memory_offer(&mem, 1, all[i], N, &rng, &err));
+    }
+    ck_assert_igd_ok(mdl_memory_coreset(&mem, 0, &err)); /* 0 keeps everything */
+    ck_assert_uint_eq(mem.count[0], N);
+    ck_assert_igd_ok(mdl_memory_coreset(&mem, K, &err));
+    ck_assert_uint_eq(mem.count[0], K);
+    ck_assert_uint_eq(mem.count[1], 4); /* fewer than K: kept as they were */
+    ck_assert_mem_eq(mem.z[1], all, 4 * L * sizeof(float));
+    bool chosen[N] = {true};
+    int pick[K] = {0};
+    for (int j = 1; j < K; j++) {
+        double best = -1;
+        for (int i = 0; i < N; i++) {
+            if (chosen[i])
+                continue;
+            double nearest = INFINITY;
+            for (int c = 0; c < j; c++)
+                nearest = fmin(nearest, sq_dist(all[i], all[pick[c]], L));
+            if (nearest > best)
+                best = nearest, pick[j] = i;
+        }
+        chosen[pick[j]] = true;
+    }
+    for (int j = 0; j < K; j++) {
+        ck_assert_mem_eq(mem.z[0] + j * L, all[pick[j]], L * sizeof(float));
+        ck_assert_float_eq_tol(mem.norm[0][j], (float)sq_dist(all[pick[j]], (float[L]){0}, L),
+                               1e-4f);
+    }
+    ck_assert_igd_ok(mdl_memory_calibrate(&mem, 0, 1, &err));
+    ck_assert_double_gt(mem.scale[0], 0);
+    mdl_memory_free(&mem);
+}
+END_TEST
+
 /* 3 x 3 positions 8 pixels apart, 700 latents at the middle one (more than one sgemm chunk), a
  * few elsewhere, one alone at a corner. */
 START_TEST(terms_and_scales_match_brute_force)
@@ -274,6 +325,31 @@ START_TEST(memory_scores_heatmaps_and_files)
     ck_assert_igd_ok(igd_model_set_option_int(m, IGD_OPT_MEMORY_SIZE, 3));
     estep_all(m, train, N);
     ck_assert_uint_eq(saved_size(m) - plain, 2 * (16 + 12) + 24 * 10 + 4 * 8 * (3 + 9 * 3));
+    /* A coreset keeps memory_coreset of the sampled latents per position; the size in force at
+     * begin holds until finish. */
+    ck_assert_igd_ok(igd_model_set_option_int(m, IGD_OPT_MEMORY_SIZE, 1000));
+    ck_assert_igd_ok(igd_model_set_option_int(m, IGD_OPT_MEMORY_CORESET, 2));
+    ck_assert_igd_ok(igd_model_estep_begin(m, IGD_NET_LOCAL));
+    ck_assert_igd_ok(igd_model_set_option_int(m, IGD_OPT_MEMORY_CORESET, 1));
+    ck_assert_igd_ok(igd_model_estep_add(m, IGD_NET_LOCAL, train, IGD_PIXEL_U8, N, S, S, 1, 0, 0));
+    ck_assert_igd_ok(igd_model_estep_finish(m, IGD_NET_LOCAL));
+    ck_assert_igd_ok(igd_model_set_option_int(m, IGD_OPT_MEMORY_CORESET, 2));
+    ck_assert_igd_ok(igd_model_estep_begin(m, IGD_NET_GLOBAL));
+    ck_assert_igd_ok(igd_model_estep_add(m, IGD_NET_GLOBAL, train, IGD_PIXEL_U8, N, S, S, 1, 0, 0));
+    ck_assert_igd_ok(igd_model_estep_finish(m, IGD_NET_GLOBAL));
+    ck_assert_uint_eq(saved_size(m) - plain, 2 * (16 + 12) + 24 * 10 + 4 * 8 * (2 + 9 * 2));
+    /* The global memory keeps two training images: theirs are the classifier terms that vanish. */
+    double kept[N], kparts[N * IGD_PART_COUNT];
+    detect(m, train, N, kept, kparts);
+    int vanish = 0;
+    for (int i = 0; i < N; i++)
+        vanish += fabs(kparts[i * IGD_PART_COUNT + IGD_PART_GLOBAL_CLASSIFIER]) <= 1e-4;
+    ck_assert_int_eq(vanish, 2);
+    ck_assert_igd_ok(igd_model_set_option_int(m, IGD_OPT_MEMORY_CORESET, 0));
+    ck_assert_int_eq(igd_model_set_option_int(m, IGD_OPT_MEMORY_CORESET, -1),
+                     IGD_ERR_INVALID_ARGUMENT);
+    ck_assert_igd_ok(igd_model_set_option_int(m, IGD_OPT_MEMORY_SIZE, 3));
+    estep_all(m, train, N);
 
     /* The grid and the limit an E-step began with hold until it finishes. */
     ck_assert_igd_ok(igd_model_set_option_int(m, IGD_OPT_MEMORY_SIZE, 5));
@@ -406,6 +482,7 @@ Suite *make_memory_suite(void)
     tcase_set_timeout(t, 600);
     tcase_add_test(t, reservoir_keeps_a_uniform_sample);
     tcase_add_test(t, terms_and_scales_match_brute_force);
+    tcase_add_test(t, coreset_matches_farthest_point_selection);
     tcase_add_test(t, memory_scores_heatmaps_and_files);
     tcase_add_test(t, memory_edge_cases);
     tcase_add_test(t, fit_builds_the_memory);

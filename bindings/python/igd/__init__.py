@@ -75,7 +75,7 @@ from .options import (
 )
 
 #: Version of these bindings.
-__version__ = "0.4.0"
+__version__ = "0.5.0"
 
 #: Path or name of the loaded library.
 library_path: str = _lib.path

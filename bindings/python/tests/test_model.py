@@ -185,6 +185,13 @@ def test_patch_memory(train_images, test_images):
     m.set_options(heatmap_global_weight=0.0)
     assert np.abs(m.heatmap(train_images[:2])).max() < 1e-4
     assert m.heatmap(test_images).max() > 1e-3
+    # A coreset of 3 latents per position (out of 16 sampled): 3 + 9 x 3 latents.
+    m.set_options(memory_coreset=3)
+    m.estep(train_images, net="global")
+    m.estep(train_images, net="local")
+    assert len(m.to_bytes()) - len(plain.to_bytes()) == 2 * (16 + 12) + 24 * 10 + 4 * 8 * (3 + 9 * 3)
+    with pytest.raises(igd.InvalidArgumentError):
+        m.set_options(memory_coreset=-1)
     # memory_size 0: the next E-step drops it.
     m.set_options(memory_size=0)
     m.estep(train_images, net="local")
