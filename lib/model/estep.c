@@ -163,9 +163,20 @@ igd_status mdl_estep_finish(igd_model *m, int id, core_err *err)
                         : var;
     if (spread < m->cfg.sigma_min)
         spread = m->cfg.sigma_min;
-    if (net->building.positions) {
-        CORE_TRY(mdl_memory_coreset(&net->building, net->estep_coreset, err));
-        CORE_TRY(mdl_memory_calibrate(&net->building, m->cfg.sigma_min, spread, err));
+    /* The memory to keep: the sample, or a coreset of it (built aside, so that a failure leaves
+     * the sample as it was). */
+    mdl_memory kept = {0};
+    mdl_memory *final = &net->building;
+    if (net->building.positions && net->estep_coreset > 0) {
+        CORE_TRY(mdl_memory_coreset(&net->building, net->estep_coreset, &kept, err));
+        final = &kept;
+    }
+    if (final->positions) {
+        igd_status st = mdl_memory_calibrate(final, m->cfg.sigma_min, spread, err);
+        if (st != IGD_OK) {
+            mdl_memory_free(&kept);
+            return st;
+        }
     }
     for (int k = 0; k < d; k++)
         net->center[k] = (float)center_entry(m, net, k, keep);
@@ -176,7 +187,9 @@ igd_status mdl_estep_finish(igd_model *m, int id, core_err *err)
     net->estep_open = false;
     /* The memory always holds what the last E-step kept (none when memory_size is 0). */
     mdl_memory_free(&net->memory);
-    net->memory = net->building;
+    net->memory = *final;
+    if (final == &kept)
+        mdl_memory_free(&net->building);
     memset(&net->building, 0, sizeof net->building);
     mdl_log(m, IGD_LOG_INFO,
             "E-step (%s): %llu latents, spread %.6g, mean distance %.6g, %zu kept in memory",

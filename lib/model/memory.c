@@ -130,7 +130,8 @@ igd_status mdl_memory_offer(mdl_memory *mem, size_t p, const float *z, size_t li
 }
 
 /* The farthest-point choice of k of position p's n latents into pick, with far (n values) as
- * work: each latent's squared distance to the nearest chosen one, -1 once it is chosen. */
+ * work: each latent's squared distance to the nearest chosen one (NaN counts as farthest), -1
+ * once it is chosen. */
 static void farthest_points(const mdl_memory *mem, size_t p, size_t k, size_t *pick, double *far)
 {
     const size_t n = mem->count[p], L = (size_t)mem->latent;
@@ -140,52 +141,61 @@ static void farthest_points(const mdl_memory *mem, size_t p, size_t k, size_t *p
     pick[0] = 0;
     far[0] = -1;
     for (size_t j = 1; j < k; j++) {
-        size_t best = 0;
-        for (size_t i = 1; i < n; i++)
-            if (far[i] > far[best])
-                best = i;
+        size_t best = n;
+        double top = -1;
+        for (size_t i = 0; i < n; i++) {
+            double f = isnan(far[i]) ? INFINITY : far[i];
+            if (f >= 0 && (best == n || f > top))
+                best = i, top = f;
+        }
         pick[j] = best;
         far[best] = -1;
         for (size_t i = 0; i < n; i++) {
             if (far[i] < 0)
                 continue;
             double d = exact_distance(z + i * L, z + best * L, mem->latent);
-            if (d < far[i])
+            if (d < far[i] || isnan(far[i]))
                 far[i] = d;
         }
     }
 }
 
-igd_status mdl_memory_coreset(mdl_memory *mem, size_t k, core_err *err)
+igd_status mdl_memory_coreset(const mdl_memory *mem, size_t k, mdl_memory *out, core_err *err)
 {
-    size_t most = 0, bytes = 0;
+    size_t most = 0;
     for (size_t p = 0; p < mem->positions; p++)
         most = mem->count[p] > most ? mem->count[p] : most;
-    if (k == 0 || most <= k)
-        return IGD_OK;
-    const size_t L = (size_t)mem->latent;
-    if (!core_mul4_size(k, L, sizeof(float), 1, &bytes))
-        return core_fail(err, IGD_ERR_INVALID_ARGUMENT, "patch memory coreset too large");
+    CORE_TRY(mdl_memory_init(out, mem->latent, mem->positions, mem->y, mem->x, err));
+    const size_t L = (size_t)mem->latent, cap = most < k ? most : k;
     double *far = core_malloc_array(most, sizeof(double));
-    size_t *pick = core_malloc_array(k, sizeof(size_t));
-    float *rows = core_malloc_aligned(bytes);
+    size_t *pick = core_malloc_array(cap ? cap : 1, sizeof(size_t));
     igd_status st = IGD_OK;
-    if (!far || !pick || !rows)
+    if (!far || !pick)
         st = core_fail(err, IGD_ERR_OUT_OF_MEMORY, "allocating patch memory coreset scratch");
     for (size_t p = 0; p < mem->positions && st == IGD_OK; p++) {
-        if (mem->count[p] <= k)
+        const size_t n = mem->count[p], keep = n < k ? n : k;
+        if (!keep)
             continue;
-        farthest_points(mem, p, k, pick, far);
-        for (size_t j = 0; j < k; j++)
-            memcpy(rows + j * L, mem->z[p] + pick[j] * L, L * sizeof(float));
-        memcpy(mem->z[p], rows, bytes);
-        for (size_t j = 0; j < k; j++)
-            mem->norm[p][j] = (float)squared_norm(rows + j * L, mem->latent);
-        mem->count[p] = k;
+        st = mdl_memory_reserve(out, p, keep, err);
+        if (st != IGD_OK)
+            break;
+        if (keep < n) {
+            farthest_points(mem, p, keep, pick, far);
+        } else {
+            for (size_t j = 0; j < keep; j++)
+                pick[j] = j;
+        }
+        for (size_t j = 0; j < keep; j++) {
+            memcpy(out->z[p] + j * L, mem->z[p] + pick[j] * L, L * sizeof(float));
+            out->norm[p][j] = mem->norm[p][pick[j]];
+        }
+        out->count[p] = keep;
+        out->seen[p] = mem->seen[p];
     }
     core_free(far);
     core_free(pick);
-    core_free_aligned(rows);
+    if (st != IGD_OK)
+        mdl_memory_free(out);
     return st;
 }
 

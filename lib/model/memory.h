@@ -43,11 +43,12 @@ igd_status mdl_memory_offer(mdl_memory *mem, size_t p, const float *z, size_t li
 bool mdl_memory_seal(mdl_memory *mem);
 /* Total latents kept. */
 size_t mdl_memory_total(const mdl_memory *mem);
-/* Keeps at most k latents at each position, chosen by greedy farthest-point selection (the
- * k-center coreset): the first kept latent, then again and again the one farthest from all chosen
- * so far (the lowest index among equals), by exact squared distances. The chosen latents come
- * first, in the order chosen; k = 0 keeps them all. */
-igd_status mdl_memory_coreset(mdl_memory *mem, size_t k, core_err *err);
+/* A new memory *out over mem's positions with at most k of mem's latents at each (k > 0), chosen
+ * by greedy farthest-point selection (the k-center coreset): the first latent, then again and
+ * again the one farthest from all chosen so far (the lowest index among equals; a NaN distance
+ * counts as farthest), by exact squared distances; in the order chosen, never one twice. A
+ * position with at most k latents keeps them all. mem is unchanged; on failure *out is empty. */
+igd_status mdl_memory_coreset(const mdl_memory *mem, size_t k, mdl_memory *out, core_err *err);
 /* Sets each position's scale: the mean, over its kept latents, of the squared distance to the
  * nearest other kept latent there (leave one out); fallback where a position keeps one latent;
  * never below floor or MDL_MEMORY_SCALE_MIN, nor above MDL_MEMORY_SCALE_MAX. */

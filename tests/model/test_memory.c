@@ -69,53 +69,79 @@ static double sq_dist(const float *a, const float *b, int n)
     return s;
 }
 
-/* The coreset against a brute-force farthest-point selection written here: at each step the
- * not yet chosen latent whose nearest chosen one is farthest (the lowest index among equals). */
-START_TEST(coreset_matches_farthest_point_selection)
+/* The brute-force farthest-point choice of k of n latents: at each step the not yet chosen
+ * latent whose nearest chosen one is farthest (the lowest index among equals). */
+static void farthest_reference(const float (*all)[3], int n, int k, int *pick)
 {
-    enum { L = 3, N = 40, K = 6 };
-    int zero[2] = {0, 0};
-    core_err err = {0};
-    mdl_memory mem;
-    ck_assert_igd_ok(mdl_memory_init(&mem, L, 2, zero, zero, &err));
-    core_rng rng;
-    core_rng_seed(&rng, 11);
-    float all[N][L];
-    for (int i = 0; i < N; i++) {
-        for (int k = 0; k < L; k++)
-            all[i][k] = (float)core_rng_below(&rng, 1000) / 100.0f;
-        ck_assert_igd_ok(mdl_memory_offer(&mem, 0, all[i], N, &rng, &err));
-        if (i < 4)
-            ck_assert_igd_ok(mdl_memory_offer(&mem, 1, all[i], N, &rng, &err));
-    }
-    ck_assert_igd_ok(mdl_memory_coreset(&mem, 0, &err)); /* 0 keeps everything */
-    ck_assert_uint_eq(mem.count[0], N);
-    ck_assert_igd_ok(mdl_memory_coreset(&mem, K, &err));
-    ck_assert_uint_eq(mem.count[0], K);
-    ck_assert_uint_eq(mem.count[1], 4); /* fewer than K: kept as they were */
-    ck_assert_mem_eq(mem.z[1], all, 4 * L * sizeof(float));
-    bool chosen[N] = {true};
-    int pick[K] = {0};
-    for (int j = 1; j < K; j++) {
+    bool chosen[64] = {true};
+    pick[0] = 0;
+    for (int j = 1; j < k; j++) {
         double best = -1;
-        for (int i = 0; i < N; i++) {
+        for (int i = 0; i < n; i++) {
             if (chosen[i])
                 continue;
             double nearest = INFINITY;
             for (int c = 0; c < j; c++)
-                nearest = fmin(nearest, sq_dist(all[i], all[pick[c]], L));
+                nearest = fmin(nearest, sq_dist(all[i], all[pick[c]], 3));
             if (nearest > best)
                 best = nearest, pick[j] = i;
         }
         chosen[pick[j]] = true;
     }
-    for (int j = 0; j < K; j++) {
-        ck_assert_mem_eq(mem.z[0] + j * L, all[pick[j]], L * sizeof(float));
-        ck_assert_float_eq_tol(mem.norm[0][j], (float)sq_dist(all[pick[j]], (float[L]){0}, L),
-                               1e-4f);
+}
+
+/* The coreset against the brute force above, at two positions of different sizes (the later one
+ * larger) and one with fewer latents than k; the sample itself stays as it was. */
+START_TEST(coreset_matches_farthest_point_selection)
+{
+    enum { L = 3, K = 6 };
+    const int sizes[3] = {40, 60, 4};
+    int zero[3] = {0, 0, 0};
+    core_err err = {0};
+    mdl_memory mem, core;
+    ck_assert_igd_ok(mdl_memory_init(&mem, L, 3, zero, zero, &err));
+    core_rng rng;
+    core_rng_seed(&rng, 11);
+    float all[3][64][L];
+    for (int p = 0; p < 3; p++)
+        for (int i = 0; i < sizes[p]; i++) {
+            for (int k = 0; k < L; k++)
+                all[p][i][k] = (float)core_rng_below(&rng, 1000) / 100.0f;
+            ck_assert_igd_ok(mdl_memory_offer(&mem, (size_t)p, all[p][i], 64, &rng, &err));
+        }
+    ck_assert_igd_ok(mdl_memory_coreset(&mem, K, &core, &err));
+    ck_assert_uint_eq(core.positions, 3);
+    for (int p = 0; p < 3; p++) {
+        ck_assert_uint_eq(mem.count[p], (size_t)sizes[p]); /* the sample is untouched */
+        ck_assert_mem_eq(mem.z[p], all[p], (size_t)sizes[p] * L * sizeof(float));
+        int pick[K], keep = sizes[p] < K ? sizes[p] : K;
+        ck_assert_uint_eq(core.count[p], (size_t)keep);
+        if (sizes[p] > K)
+            farthest_reference((const float(*)[3])all[p], sizes[p], K, pick);
+        else
+            for (int j = 0; j < keep; j++)
+                pick[j] = j;
+        for (int j = 0; j < keep; j++) {
+            ck_assert_mem_eq(core.z[p] + j * L, all[p][pick[j]], L * sizeof(float));
+            ck_assert_float_eq(core.norm[p][j], mem.norm[p][pick[j]]);
+        }
     }
-    ck_assert_igd_ok(mdl_memory_calibrate(&mem, 0, 1, &err));
-    ck_assert_double_gt(mem.scale[0], 0);
+    ck_assert_igd_ok(mdl_memory_calibrate(&core, 0, 1, &err));
+    ck_assert_double_gt(core.scale[0], 0);
+    mdl_memory_free(&core);
+    mdl_memory_free(&mem);
+    /* NaN latents count as farthest and no latent is chosen twice, even when the first is NaN. */
+    ck_assert_igd_ok(mdl_memory_init(&mem, L, 1, zero, zero, &err));
+    for (int i = 0; i < 5; i++) {
+        float z[L] = {(float)i, i == 0 || i == 3 ? NAN : 0.0f, 1.0f};
+        ck_assert_igd_ok(mdl_memory_offer(&mem, 0, z, 64, &rng, &err));
+    }
+    ck_assert_igd_ok(mdl_memory_coreset(&mem, 4, &core, &err));
+    ck_assert_uint_eq(core.count[0], 4);
+    for (int a = 0; a < 4; a++)
+        for (int b = a + 1; b < 4; b++)
+            ck_assert_float_ne(core.z[0][a * L], core.z[0][b * L]);
+    mdl_memory_free(&core);
     mdl_memory_free(&mem);
 }
 END_TEST
@@ -230,6 +256,58 @@ static size_t saved_size(igd_model *m)
     ck_assert_igd_ok(igd_model_save_memory(m, 0, NULL, 0, &size));
     return size;
 }
+
+/* The E-step of the local model with a coreset of 2, adding the N images and then half of them,
+ * either finishing once, or (fail >= 0) first trying to finish after the images with fail
+ * allocations allowed; returns the status of that try (IGD_OK without one). */
+static igd_status coreset_estep(igd_model *m, const unsigned char *train, long fail)
+{
+    igd_status st = IGD_OK;
+    ck_assert_igd_ok(igd_model_estep_begin(m, IGD_NET_LOCAL));
+    ck_assert_igd_ok(igd_model_estep_add(m, IGD_NET_LOCAL, train, IGD_PIXEL_U8, N, S, S, 1, 0, 0));
+    if (fail >= 0) {
+        tu_fail_after(fail);
+        st = igd_model_estep_finish(m, IGD_NET_LOCAL);
+        tu_fail_reset();
+        if (st == IGD_OK)
+            return st;
+        ck_assert_int_eq(st, IGD_ERR_OUT_OF_MEMORY);
+    }
+    ck_assert_igd_ok(
+        igd_model_estep_add(m, IGD_NET_LOCAL, train, IGD_PIXEL_U8, N / 2, S, S, 1, 0, 0));
+    ck_assert_igd_ok(igd_model_estep_finish(m, IGD_NET_LOCAL));
+    return st;
+}
+
+/* A finish that fails (out of memory anywhere in it, the coreset included) leaves the E-step
+ * open with its sample untouched: adding more images and finishing then keeps what a single
+ * finish of the same images keeps, byte for byte in the file. */
+START_TEST(failed_finish_keeps_the_sample)
+{
+    tu_alloc_install();
+    igd_model *m = mt_trained_model(IGD_NET_LOCAL, 2);
+    unsigned char *train = mt_images(N, S, S, 1, 77);
+    ck_assert_igd_ok(igd_model_set_option_int(m, IGD_OPT_MEMORY_SIZE, 1000));
+    ck_assert_igd_ok(igd_model_set_option_int(m, IGD_OPT_MEMORY_CORESET, 2));
+    coreset_estep(m, train, -1); /* twice, so every run below starts from the same state */
+    coreset_estep(m, train, -1);
+    size_t size = saved_size(m), got_size;
+    unsigned char *want = malloc(size), *got = malloc(size);
+    ck_assert_igd_ok(igd_model_save_memory(m, 0, want, size, &size));
+    int failures = 0;
+    for (long n = 0; coreset_estep(m, train, n) != IGD_OK; n++) {
+        failures++;
+        ck_assert_uint_eq(saved_size(m), size);
+        ck_assert_igd_ok(igd_model_save_memory(m, 0, got, size, &got_size));
+        ck_assert_mem_eq(got, want, size);
+    }
+    ck_assert_int_gt(failures, 2);
+    free(want);
+    free(got);
+    free(train);
+    igd_model_free(m);
+}
+END_TEST
 
 START_TEST(memory_scores_heatmaps_and_files)
 {
@@ -484,6 +562,7 @@ Suite *make_memory_suite(void)
     tcase_add_test(t, terms_and_scales_match_brute_force);
     tcase_add_test(t, coreset_matches_farthest_point_selection);
     tcase_add_test(t, memory_scores_heatmaps_and_files);
+    tcase_add_test(t, failed_finish_keeps_the_sample);
     tcase_add_test(t, memory_edge_cases);
     tcase_add_test(t, fit_builds_the_memory);
     suite_add_tcase(s, t);
