@@ -199,7 +199,8 @@ typedef enum igd_option {
     IGD_OPT_MEMORY_SIZE = 64,    /* int [runtime]: patch memory. When > 0, every E-step keeps up to
                                   * this many of the training latents it sees at each patch position
                                   * (the global model has one position), sampled uniformly
-                                  * (igd_model_fit: its final E-step), and the classifier term of a
+                                  * (igd_model_fit: its final E-step; then thinned by
+                                  * IGD_OPT_MEMORY_CORESET), and the classifier term of a
                                   * latent becomes its squared distance to the nearest kept latent
                                   * over that position's scale (the kept latents' mean squared
                                   * distance to their nearest other one) instead of the Gaussian's;
