@@ -190,7 +190,6 @@ igd_status mdl_memory_coreset(const mdl_memory *mem, size_t k, mdl_memory *out, 
             out->norm[p][j] = mem->norm[p][pick[j]];
         }
         out->count[p] = keep;
-        out->seen[p] = mem->seen[p];
     }
     core_free(far);
     core_free(pick);
