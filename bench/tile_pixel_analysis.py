@@ -8,11 +8,13 @@ JSON line:
 - pixel_auroc: over all test pixels at each image's size, as igd-eval measures it.
 - pixel_auroc_perfect_images: the same maps, each defective image's map raised by one constant
   that puts all of its pixels above every pixel of the good images: what these maps would give
-  with a perfect image-level ranking. The rest of the loss is inside defective images.
+  with a perfect image-level ranking. The rest of the loss is among the defective images'
+  pixels (defect against normal, within and across those images).
 - far_vs_good_auroc: normal pixels of defective images that no patch holding a defect pixel
   covers (farther than one patch side from every defect pixel, in the model's image_size
-  grid), ranked against the good images' pixels. Near 0.5: the map treats them as good tiles;
-  near 1: it marks whole defective tiles.
+  grid; the heatmap's smoothing still reaches a few pixels farther), ranked against the good
+  images' pixels. Near 0.5: the map treats them as good tiles; near 1: it marks whole
+  defective tiles.
 - far_pixel_share: the share of the defective images' normal pixels that are that far.
 - defect_pixel_share: per defect kind, its share of all defect pixels.
 Pixel sets are subsampled every 2nd row and column for the far-pixel statistic only.

@@ -5,10 +5,12 @@ keeps each tile on one side.
     bench/tile_split.py [--data ../shared/data/magnetic-tile] [--write FOLDER]
 
 The images are named exp<K>_num_<N>.jpg. The data set photographs each tile under six lighting
-set-ups (K = 1..6, with one K = 0), and the six photographs of a tile carry nearby numbers N.
-Sorted by N, a new tile starts where N jumps by more than GAP: 165 of the 210 groups found
-that way hold exactly six images. The shared split puts every fifth defect-free image (by name)
-in test/good, so most test/good tiles also have photographs in train/good.
+set-ups (K = 1..6; three images have K = 0), and the six photographs of a tile carry nearby
+numbers N. Sorted by N, a new tile starts where N jumps by more than GAP: 165 of the 210 groups
+found that way hold exactly six images. The grouping is approximate: a few tiles' photographs
+lie more than GAP apart and fall into two groups, and a few groups hold two interleaved tiles
+(harmless for the split: they stay together). The shared split puts every fifth defect-free
+image (by name) in test/good, so most test/good tiles also have photographs in train/good.
 
 Prints one JSON line: the number of tiles; how many test/good images share their tile with
 train/good; and, per test kind, quantiles of the distance of each test image to its nearest
