@@ -14,6 +14,7 @@ import gzip
 import json
 import os
 import random
+import shutil
 import signal
 import struct
 import subprocess
@@ -278,6 +279,12 @@ def mode_mvtec(tmp):
         check(o.get("path") == path and isinstance(o.get("score"), float) and
               isinstance(o.get("anomalous"), bool) and "global" in o.get("parts", {}),
               "igd-detect --json fields: %r" % o)
+    # Paths with characters JSON must escape come back unchanged.
+    odd = os.path.join(tmp, 'odd "q" \\ tab\t nl\n cr\r ctl\x01.png')
+    shutil.copyfile(files[0], odd)
+    rc, out, _ = run([DETECT, "-m", model, "--json", odd], 0)
+    objs = parse_json_lines(out, "igd-detect --json with an odd path")
+    check(len(objs) == 1 and objs[0].get("path") == odd, "igd-detect --json escapes the path")
     # A missing and an unreadable image: the others are still scored, exit 1.
     broken = os.path.join(tmp, "broken.png")
     with open(broken, "wb") as f:

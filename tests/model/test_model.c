@@ -143,6 +143,14 @@ START_TEST(estep_and_train_errors)
     ck_assert_int_eq(igd_model_estep_begin(m, IGD_NET_LOCAL), IGD_ERR_STATE);
     ck_assert_int_eq(igd_model_estep_begin(m, (igd_net)7), IGD_ERR_INVALID_ARGUMENT);
     ck_assert_int_eq(igd_model_estep_begin(NULL, IGD_NET_GLOBAL), IGD_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(
+        igd_model_estep_add(NULL, IGD_NET_GLOBAL, img, IGD_PIXEL_U8, 8, 16, 16, 1, 0, 0),
+        IGD_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(igd_model_estep_add(m, (igd_net)7, img, IGD_PIXEL_U8, 8, 16, 16, 1, 0, 0),
+                     IGD_ERR_INVALID_ARGUMENT);
+    ck_assert_ptr_nonnull(strstr(igd_model_error(m), "net"));
+    ck_assert_int_eq(igd_model_estep_finish(NULL, IGD_NET_GLOBAL), IGD_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(igd_model_estep_finish(m, (igd_net)7), IGD_ERR_INVALID_ARGUMENT);
     ck_assert_igd_ok(igd_model_estep_begin(m, IGD_NET_GLOBAL));
     ck_assert_int_eq(igd_model_estep_finish(m, IGD_NET_GLOBAL), IGD_ERR_STATE);
     ck_assert_int_eq(igd_model_estep_add(m, IGD_NET_GLOBAL, NULL, IGD_PIXEL_U8, 8, 16, 16, 1, 0, 0),
@@ -359,6 +367,15 @@ START_TEST(detect_parts_decisions_and_thresholds)
     ck_assert_double_eq(t, 2.5);
     ck_assert_int_eq(igd_model_set_threshold(m, -1), IGD_ERR_INVALID_ARGUMENT);
     ck_assert_int_eq(igd_model_set_threshold(m, NAN), IGD_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(igd_model_set_threshold(NULL, 2.5), IGD_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(igd_model_get_threshold(NULL, &t), IGD_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(igd_model_get_threshold(m, NULL), IGD_ERR_INVALID_ARGUMENT);
+    /* A threshold calibrated from scores that are not positive is refused; the old one stays. */
+    const double low[3] = {-2, -1, 0};
+    ck_assert_int_eq(igd_model_calibrate(m, low, 3, 0.5), IGD_ERR_INVALID_ARGUMENT);
+    ck_assert_ptr_nonnull(strstr(igd_model_error(m), "not positive"));
+    ck_assert_igd_ok(igd_model_get_threshold(m, &t));
+    ck_assert_double_eq(t, 2.5);
     ck_assert_int_eq(igd_model_calibrate(m, scores, 0, 0.5), IGD_ERR_INVALID_ARGUMENT);
     ck_assert_int_eq(igd_model_calibrate(m, scores, n, 1.5), IGD_ERR_INVALID_ARGUMENT);
     ck_assert_int_eq(igd_model_calibrate(NULL, scores, n, 0.5), IGD_ERR_INVALID_ARGUMENT);
@@ -598,6 +615,9 @@ START_TEST(save_load_gives_identical_scores)
     ck_assert_int_eq(igd_model_save(m, path, 8), IGD_ERR_INVALID_ARGUMENT);
     ck_assert_int_eq(igd_model_save(m, "/nonexistent-folder/m.igd", 0), IGD_ERR_NOT_FOUND);
     ck_assert_int_eq(igd_model_save_memory(m, 0, NULL, 0, NULL), IGD_ERR_INVALID_ARGUMENT);
+    size_t unused = 0;
+    ck_assert_int_eq(igd_model_save_memory(m, 8, NULL, 0, &unused), IGD_ERR_INVALID_ARGUMENT);
+    ck_assert_ptr_nonnull(strstr(igd_model_error(m), "flags"));
     ck_assert_int_eq(igd_model_load("/nonexistent-folder/m.igd", NULL, &bad), IGD_ERR_NOT_FOUND);
     ck_assert_int_eq(igd_model_load(NULL, NULL, &bad), IGD_ERR_INVALID_ARGUMENT);
     ck_assert_int_eq(igd_model_load_memory("IGDMODEL", 8, NULL, &bad), IGD_ERR_CORRUPT);
