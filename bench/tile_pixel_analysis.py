@@ -17,7 +17,12 @@ JSON line:
   defective tiles.
 - far_pixel_share: the share of the defective images' normal pixels that are that far.
 - defect_pixel_share: per defect kind, its share of all defect pixels.
-Pixel sets are subsampled every 2nd row and column for the far-pixel statistic only.
+- kind_pixel_auroc: per defect kind, its defect pixels ranked against every normal pixel of the
+  test set (good images' and defective images' alike).
+- kind_inside_auroc: per defect kind, the mean over its images of each image's own pixel AUROC
+  (its defect pixels against its normal pixels): how well the map localises inside an image.
+Pixel sets are subsampled every 2nd row and column for the far-pixel and kind_pixel_auroc
+statistics.
 Needs numpy and the bindings (PYTHONPATH=bindings/python, IGD_LIBRARY=.../libigd.so.1)."""
 import argparse
 import json
@@ -62,15 +67,20 @@ def main():
     lift = good_max - defect_min + 1.0
     plain, perfect = igd.PixelMetrics(), igd.PixelMetrics()
     far, good, normal_pixels, far_pixels = [], [], 0, 0
-    kinds = {}
+    kinds, normal, defect, inside = {}, [], {}, {}
     for i, (m, k, y) in enumerate(zip(maps, masks, labels)):
         plain.add(m, k.astype(np.uint8))
         perfect.add(m + np.float32(lift if y else 0.0), k.astype(np.uint8))
+        normal.append(m[::2, ::2][~k[::2, ::2]])
         if not y:
             good.append(m[::2, ::2].ravel())
             continue
         kind = test.class_name(test.class_id(i))
         kinds[kind] = kinds.get(kind, 0) + int(k.sum())
+        defect.setdefault(kind, []).append(m[::2, ::2][k[::2, ::2]])
+        if k.any() and not k.all():
+            own = igd.metrics.auroc(m.ravel().astype(np.float64), k.ravel().astype(np.intc))
+            inside.setdefault(kind, []).append(own)
         h, w = m.shape
         f = ~near(k, int(np.ceil(patch * h / side)), int(np.ceil(patch * w / side)))
         normal_pixels += int((~k).sum())
@@ -80,12 +90,21 @@ def main():
     scores = np.concatenate([far, good]).astype(np.float64)
     lab = np.concatenate([np.ones(len(far), np.intc), np.zeros(len(good), np.intc)])
     total = sum(kinds.values())
+    normal = np.concatenate(normal).astype(np.float64)
+    kind_auroc = {}
+    for kind, parts in sorted(defect.items()):
+        pos = np.concatenate(parts).astype(np.float64)
+        kind_auroc[kind] = igd.metrics.auroc(
+            np.concatenate([pos, normal]),
+            np.concatenate([np.ones(len(pos), np.intc), np.zeros(len(normal), np.intc)]))
     print(json.dumps({
         "model": os.path.relpath(args.model, ROOT), "pixel_auroc": plain.auroc(),
         "pixel_auroc_perfect_images": perfect.auroc(),
         "far_vs_good_auroc": igd.metrics.auroc(scores, lab),
         "far_pixel_share": far_pixels / normal_pixels,
-        "defect_pixel_share": {k: round(v / total, 4) for k, v in sorted(kinds.items())}}),
+        "defect_pixel_share": {k: round(v / total, 4) for k, v in sorted(kinds.items())},
+        "kind_pixel_auroc": kind_auroc,
+        "kind_inside_auroc": {k: float(np.mean(v)) for k, v in sorted(inside.items())}}),
         flush=True)
 
 
