@@ -43,8 +43,28 @@ static int terminal_columns(FILE *out)
     return 80;
 }
 
+static void show_line(progress *p, const char *text)
+{
+    if (p->tty) {
+        /* One line, rewritten in place (cut to the terminal's width so it never wraps). */
+        char line[sizeof p->pending];
+        snprintf(line, sizeof line, "%s", text);
+        int cols = terminal_columns(p->out) - 1;
+        if ((int)strlen(line) > cols)
+            line[cols] = '\0';
+        fprintf(p->out, "\r%s\033[K", line);
+        p->line_open = true;
+        p->pending[0] = '\0';
+    } else {
+        fprintf(p->out, "%s\n", text);
+    }
+    fflush(p->out);
+}
+
 void progress_finish(progress *p)
 {
+    if (p->tty && p->pending[0])
+        show_line(p, p->pending);
     if (p->line_open) {
         fputc('\n', p->out);
         fflush(p->out);
@@ -63,10 +83,8 @@ static progress_stage *find_stage(progress *p, const char *name, double now, uin
             continue;
         /* Counting restarted (the next network), or the stage had finished (the next
          * E-step): time it afresh. */
-        if (done < s->last || (s->total > 0 && s->last >= s->total)) {
+        if (done < s->last || (s->total > 0 && s->last >= s->total))
             s->start = now;
-            *fresh = true;
-        }
         s->last = done;
         s->total = total;
         return s;
@@ -90,20 +108,19 @@ void progress_update(progress *p, const char *stage, uint64_t done, uint64_t tot
     bool fresh;
     progress_stage *st = find_stage(p, stage, now, done, total, &fresh);
     bool last = total > 0 && done >= total;
-    double since = now - p->last_print;
-    bool show = p->tty ? (fresh || last || since >= 0.1)
-                       : (fresh || since >= p->interval || (last && since >= 1.0));
-    if (!show)
-        return;
-    p->last_print = now;
-
     double share = total > 0 ? (double)done / (double)total : 0.0;
     double elapsed = now - st->start;
+    double since = now - p->last_print;
+    bool show = fresh || since >= (p->tty ? 0.1 : p->interval) ||
+                (last && elapsed >= 1.0 && (p->tty || since >= 1.0));
+
+    /* The ETA: from the share done, or, for training under a time limit, the time left when
+     * that comes sooner (a limit often ends training long before its epochs). */
+    bool limited = strcmp(stage, "train") == 0 && p->time_limit > 0;
     char eta[48] = "";
-    if (!last && share > 0.002 && elapsed > 1.0) {
-        double remaining = elapsed * (1.0 - share) / share;
-        bool training = strcmp(stage, "train") == 0;
-        if (training && p->time_limit > 0 && p->time_limit - elapsed < remaining)
+    if (!last && elapsed > 1.0 && (share > 0.002 || limited)) {
+        double remaining = share > 0.002 ? elapsed * (1.0 - share) / share : HUGE_VAL;
+        if (limited && p->time_limit - elapsed < remaining)
             remaining = p->time_limit - elapsed;
         char d[24];
         progress_format_duration(remaining, d, sizeof d);
@@ -113,21 +130,17 @@ void progress_update(progress *p, const char *stage, uint64_t done, uint64_t tot
         progress_format_duration(elapsed, d, sizeof d);
         snprintf(eta, sizeof eta, "  took %s", d);
     }
-    char line[512];
+    char line[sizeof p->pending];
     snprintf(line, sizeof line, "%-9s %5.1f%%  %llu/%llu%s%s%s", stage, 100.0 * share,
              (unsigned long long)done, (unsigned long long)total, detail ? "  " : "",
              detail ? detail : "", eta);
-    if (p->tty) {
-        /* One line, rewritten in place (cut to the terminal's width so it never wraps). */
-        int cols = terminal_columns(p->out) - 1;
-        if ((int)strlen(line) > cols)
-            line[cols] = '\0';
-        fprintf(p->out, "\r%s\033[K", line);
-        p->line_open = true;
-    } else {
-        fprintf(p->out, "%s\n", line);
+    if (!show) {
+        if (p->tty)
+            memcpy(p->pending, line, sizeof line);
+        return;
     }
-    fflush(p->out);
+    p->last_print = now;
+    show_line(p, line);
 }
 
 static const char *stage_name(igd_stage stage)

@@ -1,5 +1,8 @@
 /* Progress reports on stderr: on a terminal one line that updates in place (stage, percent,
- * details, ETA); otherwise a plain line every few seconds and at each stage's end. */
+ * details, ETA) at most ten times a second; otherwise a plain line every few seconds. Either way
+ * a stage's first report is shown at once, and the end of a run that took a second or more.
+ * Stages that restart often (an E-step between short epochs) are shown only when their turn
+ * falls due, so they never hide the training's progress. */
 #ifndef EXAMPLES_PROGRESS_H
 #define EXAMPLES_PROGRESS_H
 
@@ -24,14 +27,15 @@ typedef struct progress {
     progress_stage stages[8];
     size_t stage_count;
     double last_print;
-    bool line_open; /* a terminal line waits for its newline */
+    bool line_open;    /* a terminal line waits for its newline */
+    char pending[512]; /* on a terminal, the newest report not yet shown ("" if none) */
 } progress;
 
 void progress_init(progress *p, FILE *out, bool quiet);
 /* done of total in the named stage; detail (may be NULL) is appended. */
 void progress_update(progress *p, const char *stage, uint64_t done, uint64_t total,
                      const char *detail);
-/* Ends an open terminal line. */
+/* Shows a terminal's newest report if it is pending, and ends an open terminal line. */
 void progress_finish(progress *p);
 /* An igd_progress_fn for igd_model_set_progress; user is a progress *. */
 void progress_model_callback(void *user, igd_stage stage, uint64_t done, uint64_t total,

@@ -10,9 +10,11 @@ protocol with --class, --subsample and --contaminate, a model with both networks
 (Ctrl-C during training). Every mode makes its own data in a temporary folder and trains tiny
 models for one epoch. Standard library only.
 """
+import fcntl
 import gzip
 import json
 import os
+import pty
 import random
 import shutil
 import signal
@@ -20,6 +22,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import termios
 import time
 import zlib
 
@@ -490,6 +493,54 @@ def mode_interrupt(tmp):
         check(f.read() == "the previous model", "an interrupted run leaves the model file alone")
     check(not [f for f in os.listdir(tmp) if f.startswith("never.model") and f != "never.model"],
           "no partial file is left behind")
+    terminal_progress(tmp, folder)
+
+
+def on_terminal(args, columns):
+    """Runs args with stdout and stderr on a pseudo-terminal this many columns wide; returns the
+    exit code and everything written, or None where the system has no pseudo-terminals."""
+    try:
+        master, slave = pty.openpty()
+    except OSError as e:
+        print("terminal checks skipped: no pseudo-terminal (%s)" % e)
+        return None
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
+    p = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=slave, stderr=slave)
+    os.close(slave)
+    text = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # EIO: the program has exited and the terminal is closed
+            break
+        if not chunk:
+            break
+        text += chunk
+    os.close(master)
+    return p.wait(timeout=120), text.decode(errors="replace")
+
+
+def terminal_progress(tmp, folder):
+    """On a terminal igd-train rewrites one progress line in place: the loss terms and an ETA
+    while training runs, cut to the terminal's width."""
+    model = os.path.join(tmp, "tty.model")
+    args = [TRAIN, "--folder", folder, "-o", model] + SMALL + ["--epochs", "1000",
+                                                               "--time-limit", "3"]
+    for columns in (200, 40):
+        ran = on_terminal(args, columns)
+        if ran is None:
+            return
+        rc, out = ran
+        check(rc == 0 and os.path.exists(model), "igd-train on a terminal trains (exit %d)" % rc)
+        check("\r" in out and "\033[K" in out, "igd-train rewrites its progress line in place")
+        shown = [s.split("\033[K")[0] for s in out.replace("\r\n", "\n").split("\r")[1:]]
+        check(shown and all(len(s) < columns for s in shown),
+              "progress lines fit %d columns: %r" % (columns, shown[-2:]))
+        train = [s for s in shown if s.startswith("train")]
+        if columns == 200:
+            check(any("ETA" in s and "loss" in s and "critic" in s for s in train),
+                  "igd-train shows the loss terms and an ETA: %r" % train[-2:])
+        os.remove(model)
 
 
 def main():
