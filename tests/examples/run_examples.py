@@ -215,6 +215,9 @@ def mode_cli(tmp):
         [DETECT, "-m", model, "--folder", tmp, img],
         [DETECT, "-m", model, "--batch", "0", img],
         [HEATMAP, "-m", model, img],
+        [HEATMAP, "-o", tmp, img],
+        [HEATMAP, "-m", model, "-o", tmp],
+        [HEATMAP, "-m", model, "-o", tmp, "--folder", tmp, img],
         [HEATMAP, "-m", model, "-o", tmp, "--opacity", "2", img],
         [HEATMAP, "-m", model, "-o", tmp, "--overlay-range", "3,1", img],
         [EVAL, "-m", model, "-o", tmp],
@@ -260,6 +263,25 @@ def mode_mvtec(tmp):
     check(os.path.getsize(model) > 0 if os.path.exists(model) else False, "the model is written")
     check("wrote " + model in out, "igd-train says what it wrote")
     check("training on 24 images" in err, "igd-train reports the training set size")
+    # --contaminate mixes the test split's anomalous images in (the data has 4): 3 of 27 is
+    # a rate of 0.1; a rate needing more than there are is an error, not fewer.
+    extra = os.path.join(tmp, "extra.model")
+    rc, out, err = run([TRAIN, "--mvtec", root, "-o", extra, "--contaminate", "0.1"] + SMALL, 0)
+    check("training on 27 images (3 of them anomalous" in err,
+          "--mvtec --contaminate: %r" % err.splitlines()[:1])
+    rc, out, err = run([TRAIN, "--mvtec", root, "-o", extra, "--contaminate", "0.2"] + SMALL, 1)
+    check("6 anomalous samples are needed, the source has 4" in err,
+          "--contaminate beyond the anomalous images: %r" % err)
+    # --verbose adds the library's log messages; --save-optimizer a larger file that still
+    # loads and detects.
+    rc, out, err = run([TRAIN, "--mvtec", root, "-o", extra, "-q", "--verbose"] + SMALL, 0)
+    check("igd-train: E-step (global)" in err and "fit finished" in err,
+          "--verbose prints the library's log: %r" % err.splitlines()[:3])
+    plain_size = os.path.getsize(extra)
+    run([TRAIN, "--mvtec", root, "-o", extra, "-q", "--save-optimizer"] + SMALL, 0)
+    check(os.path.getsize(extra) > plain_size, "--save-optimizer saves the optimiser state too")
+    run([DETECT, "-m", extra, sorted(boxes)[0]], 0,
+        what="igd-detect with a model saved with its optimiser state")
     if not os.path.exists(model):
         return
 
