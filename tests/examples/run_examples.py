@@ -406,6 +406,35 @@ def mode_mvtec(tmp):
           "report.md has the metrics and plots")
     with open(os.path.join(rep, "scores.csv")) as f:
         check(len(f.read().splitlines()) == 9, "scores.csv: header and 8 images")
+    eval_edge_cases(tmp, root, model)
+
+
+def eval_edge_cases(tmp, root, model):
+    """igd-eval without pixel metrics, with a mask missing, and on normal images only."""
+    def metrics(args, expect=0):
+        rep = os.path.join(tmp, "report-%d" % len(os.listdir(tmp)))
+        rc, out, err = run([EVAL, "-m", model, "-o", rep, "-q"] + args, expect)
+        with open(os.path.join(rep, "metrics.json")) as f:
+            return json.load(f), err
+
+    m, _ = metrics(["--mvtec", root, "--no-pixel"])
+    check(m["image_auroc"] is not None and m["pixel_auroc"] is None and m["aupro_0_3"] is None
+          and m["pixel_images"] == 0, "--no-pixel leaves the pixel metrics out: %r" % m)
+    # An anomalous image without its mask: still scored, left out of the pixel metrics, counted.
+    part = os.path.join(tmp, "part")
+    shutil.copytree(root, part)
+    first = sorted(os.listdir(os.path.join(part, "ground_truth", "spot")))[0]
+    os.remove(os.path.join(part, "ground_truth", "spot", first))
+    m, _ = metrics(["--mvtec", part])
+    check((m["images"], m["pixel_images"], m["anomalous_without_mask"]) == (8, 7, 1)
+          and m["pixel_auroc"] is not None, "a missing mask is counted, not fatal: %r" % m)
+    # Normal images only: the AUROCs are undefined (null, with a warning), the rest reported.
+    shutil.rmtree(os.path.join(part, "test", "spot"))
+    m, err = metrics(["--mvtec", part])
+    check(m["images"] == 4 and m["image_auroc"] is None and m["f1_max"] is None,
+          "normal images only: AUROC null: %r" % m)
+    check("AUROC is undefined" in err, "igd-eval warns that AUROC is undefined")
+    check(m["accuracy_at_threshold"] is not None, "accuracy is still reported")
 
 
 def mode_idx(tmp):
