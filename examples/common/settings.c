@@ -68,14 +68,6 @@ bool settings_set(settings *s, const char *assignment)
     return settings_set_named(s, name, eq + 1);
 }
 
-bool settings_was_given(const settings *s, igd_option key)
-{
-    for (size_t i = 0; i < s->given_count; i++)
-        if (s->given[i] == key)
-            return true;
-    return false;
-}
-
 int settings_apply_runtime(const settings *s, igd_model *model)
 {
     for (size_t i = 0; i < s->given_count; i++) {

@@ -23,7 +23,6 @@ void settings_free(settings *s);
 bool settings_set(settings *s, const char *assignment);
 /* Applies one option from separate name and value (the programs' shortcuts). */
 bool settings_set_named(settings *s, const char *name, const char *value);
-bool settings_was_given(const settings *s, igd_option key);
 
 /* Applies the given options to a loaded model. Only [runtime] options can change there; the
  * image-size limits are decoding limits and are used by the programs when they load images.

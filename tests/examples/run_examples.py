@@ -327,6 +327,8 @@ def mode_mvtec(tmp):
     run([DETECT, "-m", cut, files[0]], 1, what="igd-detect with a truncated model")
     # Runtime options may change, training options may not.
     run([DETECT, "-m", model, "--set", "heatmap_smooth=1", files[0]], 0)
+    run([DETECT, "-m", model, "--threads", "1", "--set", "patch_stride=8", files[0]], 0,
+        what="igd-detect with runtime integer options")
     run([DETECT, "-m", model, "--set", "depth=3", files[0]], 2,
         what="igd-detect refuses a training option")
 
