@@ -155,7 +155,8 @@ def batch(images: Any, *, copy_ok: bool = True) -> Batch:
     )
 
 
-def contiguous(values: Any, dtype: Any, name: str = "values", ndim: Optional[int] = None) -> np.ndarray:
+def contiguous(values: Any, dtype: Any, name: str = "values",
+               ndim: Optional[int] = None) -> np.ndarray:
     """values as a C-contiguous array of dtype (copied only if needed)."""
     arr = np.ascontiguousarray(values, dtype=dtype)
     if ndim is not None and arr.ndim != ndim:

@@ -164,8 +164,8 @@ class Detection(NamedTuple):
 class _Callbacks:
     """The model's C callbacks and the Python callables behind them. An exception raised by a
     callable is kept (per thread) and re-raised when the libigd call returns; while one is
-    pending no other callable runs and the abort callback asks the library to stop. The ctypes function objects live here
-    for as long as the model's handle does."""
+    pending no other callable runs and the abort callback asks the library to stop. The ctypes
+    function objects live here for as long as the model's handle does."""
 
     def __init__(self) -> None:
         self.log: Optional[LogFn] = None

@@ -189,7 +189,8 @@ def test_patch_memory(train_images, test_images):
     m.set_options(memory_coreset=3)
     m.estep(train_images, net="global")
     m.estep(train_images, net="local")
-    assert len(m.to_bytes()) - len(plain.to_bytes()) == 2 * (16 + 12) + 24 * 10 + 4 * 8 * (3 + 9 * 3)
+    grown = len(m.to_bytes()) - len(plain.to_bytes())
+    assert grown == 2 * (16 + 12) + 24 * 10 + 4 * 8 * (3 + 9 * 3)
     with pytest.raises(igd.InvalidArgumentError):
         m.set_options(memory_coreset=-1)
     # memory_size 0: the next E-step drops it.
