@@ -8,6 +8,20 @@
 #include <string.h>
 
 static const char *program = "igd";
+static void (*message_hook)(void *user);
+static void *message_user;
+
+void cli_set_message_hook(void (*hook)(void *user), void *user)
+{
+    message_hook = hook;
+    message_user = user;
+}
+
+static void before_message(void)
+{
+    if (message_hook)
+        message_hook(message_user);
+}
 
 void cli_set_program(const char *name)
 {
@@ -22,6 +36,7 @@ const char *cli_program(void)
 
 void cli_error(const char *fmt, ...)
 {
+    before_message();
     va_list ap;
     va_start(ap, fmt);
     fprintf(stderr, "%s: ", program);
@@ -36,6 +51,7 @@ void cli_error_status(igd_status status, const char *fmt, ...)
     const char *detail = igd_last_error();
     char copy[1024];
     snprintf(copy, sizeof copy, "%s", detail && *detail ? detail : igd_status_string(status));
+    before_message();
     va_list ap;
     va_start(ap, fmt);
     fprintf(stderr, "%s: ", program);
@@ -46,6 +62,7 @@ void cli_error_status(igd_status status, const char *fmt, ...)
 
 int cli_usage_error(const char *fmt, ...)
 {
+    before_message();
     va_list ap;
     va_start(ap, fmt);
     fprintf(stderr, "%s: ", program);

@@ -20,6 +20,9 @@ enum {
 void cli_set_program(const char *name);
 const char *cli_program(void);
 
+/* Called before every message below (NULL for none): a terminal progress line ends first. */
+void cli_set_message_hook(void (*hook)(void *user), void *user);
+
 /* "prog: message\n" on stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* "prog: message: <igd_last_error() or the status text>\n" on stderr. */

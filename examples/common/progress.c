@@ -6,6 +6,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli.h"
+
 double progress_now(void)
 {
     struct timespec ts;
@@ -26,6 +28,11 @@ void progress_format_duration(double seconds, char *buf, size_t size)
         snprintf(buf, size, "%lds", s);
 }
 
+static void end_line(void *user)
+{
+    progress_finish(user);
+}
+
 void progress_init(progress *p, FILE *out, bool quiet)
 {
     memset(p, 0, sizeof *p);
@@ -33,6 +40,7 @@ void progress_init(progress *p, FILE *out, bool quiet)
     p->quiet = quiet;
     p->tty = isatty(fileno(out)) != 0;
     p->interval = 5.0;
+    cli_set_message_hook(end_line, p);
 }
 
 static int terminal_columns(FILE *out)

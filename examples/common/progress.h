@@ -1,8 +1,10 @@
-/* Progress reports on stderr: on a terminal one line that updates in place (stage, percent,
- * details, ETA) at most ten times a second; otherwise a plain line every few seconds. Either way
- * a stage's first report is shown at once, and the end of a run that took a second or more.
- * Stages that restart often (an E-step between short epochs) are shown only when their turn
- * falls due, so they never hide the training's progress. */
+/* Progress reports on stderr. On a terminal: one line rewritten in place (stage, percent,
+ * details, ETA), at most every 0.1 s; otherwise a plain line at most every few seconds. A stage's
+ * first report is shown at once, and so is the last report of a run that took a second or more
+ * (in plain lines, if a second has passed since the previous line). A stage's later runs (an
+ * E-step between epochs) wait for their turn like any other report, so they cannot crowd out
+ * the training's. progress_init also makes the cli_error family end an open terminal line
+ * first. */
 #ifndef EXAMPLES_PROGRESS_H
 #define EXAMPLES_PROGRESS_H
 

@@ -16,6 +16,8 @@ import json
 import os
 import pty
 import random
+import re
+import select
 import shutil
 import signal
 import struct
@@ -409,6 +411,28 @@ def mode_mvtec(tmp):
     with open(os.path.join(rep, "scores.csv")) as f:
         check(len(f.read().splitlines()) == 9, "scores.csv: header and 8 images")
     eval_edge_cases(tmp, root, model)
+    eval_on_terminal(tmp, root, model)
+
+
+def eval_on_terminal(tmp, root, model):
+    """On a terminal an error message starts a line of its own, and the progress line ends on
+    its stage's last report even when that came too soon after the previous one to be shown."""
+    broken = os.path.join(tmp, "broken-set")
+    shutil.copytree(root, broken)
+    junk = sorted(os.listdir(os.path.join(broken, "test", "spot")))[1]
+    with open(os.path.join(broken, "test", "spot", junk), "wb") as f:
+        f.write(b"not an image")
+    ran = on_terminal([EVAL, "-m", model, "--mvtec", broken, "-o", os.path.join(tmp, "tty")],
+                      200)
+    if ran is None:
+        return
+    rc, out = ran
+    check(rc == 0, "igd-eval on a terminal with an unreadable image: exit %d" % rc)
+    check("\nigd-eval: cannot read" in out and "\033[Kigd-eval" not in out,
+          "an error message starts its own line: %r" % out[:300])
+    score = [s for s in rewrites(out) if s.startswith("score")]
+    check(score and score[-1].startswith("score     100.0%  8/8"),
+          "the progress line ends on the last report: %r" % score[-2:])
 
 
 def eval_edge_cases(tmp, root, model):
@@ -549,7 +573,7 @@ def mode_interrupt(tmp):
     terminal_progress(tmp, folder)
 
 
-def on_terminal(args, columns):
+def on_terminal(args, columns, limit=120):
     """Runs args with stdout and stderr on a pseudo-terminal this many columns wide; returns the
     exit code and everything written, or None where the system has no pseudo-terminals."""
     try:
@@ -557,25 +581,45 @@ def on_terminal(args, columns):
     except OSError as e:
         print("terminal checks skipped: no pseudo-terminal (%s)" % e)
         return None
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
-    p = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=slave, stderr=slave)
-    os.close(slave)
-    text = b""
-    while True:
-        try:
-            chunk = os.read(master, 4096)
-        except OSError:  # EIO: the program has exited and the terminal is closed
-            break
-        if not chunk:
-            break
-        text += chunk
-    os.close(master)
-    return p.wait(timeout=120), text.decode(errors="replace")
+    text, p = b"", None
+    try:
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
+        p = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=slave, stderr=slave)
+        os.close(slave)
+        slave = None
+        deadline = time.time() + limit
+        while time.time() < deadline:
+            ready, _, _ = select.select([master], [], [], 1.0)
+            if not ready:
+                continue
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # EIO: the program has exited and the terminal is closed
+                break
+            if not chunk:
+                break
+            text += chunk
+        else:
+            p.kill()
+            check(False, "%s did not finish on a terminal" % os.path.basename(args[0]))
+        return p.wait(timeout=limit), text.decode(errors="replace")
+    finally:
+        os.close(master)
+        if slave is not None:
+            os.close(slave)
+        if p is not None and p.poll() is None:
+            p.kill()
+            p.wait()
+
+
+def rewrites(out):
+    """The successive states of a terminal line rewritten in place ("\\r...\\033[K")."""
+    return [s.split("\033[K")[0] for s in out.replace("\r\n", "\n").split("\r")[1:]]
 
 
 def terminal_progress(tmp, folder):
-    """On a terminal igd-train rewrites one progress line in place: the loss terms and an ETA
-    while training runs, cut to the terminal's width."""
+    """On a terminal igd-train rewrites one progress line in place: the loss terms and, under a
+    time limit, an ETA from the time left, cut to the terminal's width."""
     model = os.path.join(tmp, "tty.model")
     args = [TRAIN, "--folder", folder, "-o", model] + SMALL + ["--epochs", "1000",
                                                                "--time-limit", "3"]
@@ -585,15 +629,21 @@ def terminal_progress(tmp, folder):
             return
         rc, out = ran
         check(rc == 0 and os.path.exists(model), "igd-train on a terminal trains (exit %d)" % rc)
-        check("\r" in out and "\033[K" in out, "igd-train rewrites its progress line in place")
-        shown = [s.split("\033[K")[0] for s in out.replace("\r\n", "\n").split("\r")[1:]]
+        check("\033[K" in out, "igd-train rewrites its progress line in place")
+        shown = rewrites(out)
+        check(len(shown) >= 5 and out.count("\n") <= 4,
+              "reports rewrite one line (%d rewrites, %d newlines)" % (len(shown), out.count("\n")))
         check(shown and all(len(s) < columns for s in shown),
               "progress lines fit %d columns: %r" % (columns, shown[-2:]))
         train = [s for s in shown if s.startswith("train")]
         if columns == 200:
-            check(any("ETA" in s and "loss" in s and "critic" in s for s in train),
-                  "igd-train shows the loss terms and an ETA: %r" % train[-2:])
-        os.remove(model)
+            # 1000 epochs would take minutes: only the 3 s limit makes the ETA this short.
+            etas = [int(e) for s in train if "loss" in s and "critic" in s
+                    for e in re.findall(r"ETA (\d+)s$", s)]
+            check(etas and min(etas) <= 3,
+                  "igd-train shows the loss terms and an ETA from its time limit: %r" % train[-2:])
+        if os.path.exists(model):
+            os.remove(model)
 
 
 def main():
