@@ -141,16 +141,21 @@ START_TEST(estep_and_train_errors)
                      IGD_ERR_STATE);
     ck_assert_int_eq(igd_model_estep_finish(m, IGD_NET_GLOBAL), IGD_ERR_STATE);
     ck_assert_int_eq(igd_model_estep_begin(m, IGD_NET_LOCAL), IGD_ERR_STATE);
+    ck_assert_ptr_nonnull(strstr(igd_model_error(m), "no local model"));
+    /* Each call below sets the message anew (the one above does not mention a net's value). */
+    ck_assert_int_eq(igd_model_estep_add(m, (igd_net)7, img, IGD_PIXEL_U8, 8, 16, 16, 1, 0, 0),
+                     IGD_ERR_INVALID_ARGUMENT);
+    ck_assert_ptr_nonnull(strstr(igd_model_error(m), "net must be"));
+    ck_assert_int_eq(igd_model_estep_finish(m, IGD_NET_LOCAL), IGD_ERR_STATE);
+    ck_assert_ptr_nonnull(strstr(igd_model_error(m), "no local model"));
+    ck_assert_int_eq(igd_model_estep_finish(m, (igd_net)7), IGD_ERR_INVALID_ARGUMENT);
+    ck_assert_ptr_nonnull(strstr(igd_model_error(m), "net must be"));
     ck_assert_int_eq(igd_model_estep_begin(m, (igd_net)7), IGD_ERR_INVALID_ARGUMENT);
     ck_assert_int_eq(igd_model_estep_begin(NULL, IGD_NET_GLOBAL), IGD_ERR_INVALID_ARGUMENT);
     ck_assert_int_eq(
         igd_model_estep_add(NULL, IGD_NET_GLOBAL, img, IGD_PIXEL_U8, 8, 16, 16, 1, 0, 0),
         IGD_ERR_INVALID_ARGUMENT);
-    ck_assert_int_eq(igd_model_estep_add(m, (igd_net)7, img, IGD_PIXEL_U8, 8, 16, 16, 1, 0, 0),
-                     IGD_ERR_INVALID_ARGUMENT);
-    ck_assert_ptr_nonnull(strstr(igd_model_error(m), "net"));
     ck_assert_int_eq(igd_model_estep_finish(NULL, IGD_NET_GLOBAL), IGD_ERR_INVALID_ARGUMENT);
-    ck_assert_int_eq(igd_model_estep_finish(m, (igd_net)7), IGD_ERR_INVALID_ARGUMENT);
     ck_assert_igd_ok(igd_model_estep_begin(m, IGD_NET_GLOBAL));
     ck_assert_int_eq(igd_model_estep_finish(m, IGD_NET_GLOBAL), IGD_ERR_STATE);
     ck_assert_int_eq(igd_model_estep_add(m, IGD_NET_GLOBAL, NULL, IGD_PIXEL_U8, 8, 16, 16, 1, 0, 0),
