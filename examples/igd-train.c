@@ -29,15 +29,15 @@ enum {
     OPT_VERSION
 };
 
-/* The library's log messages (with --verbose), after any open progress line. */
+/* The library's log messages (with --verbose); cli_error ends any open progress line first. */
 static void log_message(void *user, igd_log_level level, const char *message)
 {
-    progress_finish(user);
-    fprintf(stderr, "%s: %s%s\n", cli_program(),
-            level == IGD_LOG_ERROR     ? "error: "
-            : level == IGD_LOG_WARNING ? "warning: "
-                                       : "",
-            message);
+    (void)user;
+    cli_error("%s%s",
+              level == IGD_LOG_ERROR     ? "error: "
+              : level == IGD_LOG_WARNING ? "warning: "
+                                         : "",
+              message);
 }
 
 static void usage(void)
@@ -293,7 +293,7 @@ int main(int argc, char **argv)
         }
         igd_model_set_progress(model, progress_model_callback, &prog);
         if (verbose)
-            igd_model_set_log(model, log_message, &prog);
+            igd_model_set_log(model, log_message, NULL);
         interrupt_install();
         igd_model_set_abort(model, interrupt_abort_callback, NULL);
         st = igd_model_fit(model, train);

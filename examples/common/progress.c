@@ -51,28 +51,27 @@ static int terminal_columns(FILE *out)
     return 80;
 }
 
-static void show_line(progress *p, const char *text)
+/* Shows the pending report and clears it. */
+static void show_pending(progress *p)
 {
     if (p->tty) {
         /* One line, rewritten in place (cut to the terminal's width so it never wraps). */
-        char line[sizeof p->pending];
-        snprintf(line, sizeof line, "%s", text);
         int cols = terminal_columns(p->out) - 1;
-        if ((int)strlen(line) > cols)
-            line[cols] = '\0';
-        fprintf(p->out, "\r%s\033[K", line);
+        if ((int)strlen(p->pending) > cols)
+            p->pending[cols] = '\0';
+        fprintf(p->out, "\r%s\033[K", p->pending);
         p->line_open = true;
-        p->pending[0] = '\0';
     } else {
-        fprintf(p->out, "%s\n", text);
+        fprintf(p->out, "%s\n", p->pending);
     }
+    p->pending[0] = '\0';
     fflush(p->out);
 }
 
 void progress_finish(progress *p)
 {
     if (p->tty && p->pending[0])
-        show_line(p, p->pending);
+        show_pending(p);
     if (p->line_open) {
         fputc('\n', p->out);
         fflush(p->out);
@@ -138,17 +137,13 @@ void progress_update(progress *p, const char *stage, uint64_t done, uint64_t tot
         progress_format_duration(elapsed, d, sizeof d);
         snprintf(eta, sizeof eta, "  took %s", d);
     }
-    char line[sizeof p->pending];
-    snprintf(line, sizeof line, "%-9s %5.1f%%  %llu/%llu%s%s%s", stage, 100.0 * share,
+    snprintf(p->pending, sizeof p->pending, "%-9s %5.1f%%  %llu/%llu%s%s%s", stage, 100.0 * share,
              (unsigned long long)done, (unsigned long long)total, detail ? "  " : "",
              detail ? detail : "", eta);
-    if (!show) {
-        if (p->tty)
-            memcpy(p->pending, line, sizeof line);
-        return;
+    if (show) {
+        p->last_print = now;
+        show_pending(p);
     }
-    p->last_print = now;
-    show_line(p, line);
 }
 
 static const char *stage_name(igd_stage stage)

@@ -30,14 +30,14 @@ typedef struct progress {
     size_t stage_count;
     double last_print;
     bool line_open;    /* a terminal line waits for its newline */
-    char pending[512]; /* on a terminal, the newest report not yet shown ("" if none) */
+    char pending[512]; /* the newest report not yet shown ("" if none); plain lines skip it */
 } progress;
 
 void progress_init(progress *p, FILE *out, bool quiet);
 /* done of total in the named stage; detail (may be NULL) is appended. */
 void progress_update(progress *p, const char *stage, uint64_t done, uint64_t total,
                      const char *detail);
-/* Shows a terminal's newest report if it is pending, and ends an open terminal line. */
+/* On a terminal shows the newest report if it is pending, and ends an open line. */
 void progress_finish(progress *p);
 /* An igd_progress_fn for igd_model_set_progress; user is a progress *. */
 void progress_model_callback(void *user, igd_stage stage, uint64_t done, uint64_t total,
