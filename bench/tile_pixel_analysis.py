@@ -48,6 +48,13 @@ def near(mask, ry, rx):
     return axis(axis(mask, ry, 0), rx, 1)
 
 
+def ranked(pos, neg):
+    """AUROC of the scores pos (anomalous) against neg (normal)."""
+    scores = np.concatenate([pos, neg]).astype(np.float64)
+    labels = np.concatenate([np.ones(len(pos), np.intc), np.zeros(len(neg), np.intc)])
+    return igd.metrics.auroc(scores, labels)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", default=os.path.join(ROOT, "..", "shared", "data", "magnetic-tile"))
@@ -79,31 +86,22 @@ def main():
         kinds[kind] = kinds.get(kind, 0) + int(k.sum())
         defect.setdefault(kind, []).append(m[::2, ::2][k[::2, ::2]])
         if k.any() and not k.all():
-            own = igd.metrics.auroc(m.ravel().astype(np.float64), k.ravel().astype(np.intc))
-            inside.setdefault(kind, []).append(own)
+            inside.setdefault(kind, []).append(ranked(m[k], m[~k]))
         h, w = m.shape
         f = ~near(k, int(np.ceil(patch * h / side)), int(np.ceil(patch * w / side)))
         normal_pixels += int((~k).sum())
         far_pixels += int(f.sum())
         far.append(m[::2, ::2][f[::2, ::2]])
-    far, good = np.concatenate(far), np.concatenate(good)
-    scores = np.concatenate([far, good]).astype(np.float64)
-    lab = np.concatenate([np.ones(len(far), np.intc), np.zeros(len(good), np.intc)])
     total = sum(kinds.values())
-    normal = np.concatenate(normal).astype(np.float64)
-    kind_auroc = {}
-    for kind, parts in sorted(defect.items()):
-        pos = np.concatenate(parts).astype(np.float64)
-        kind_auroc[kind] = igd.metrics.auroc(
-            np.concatenate([pos, normal]),
-            np.concatenate([np.ones(len(pos), np.intc), np.zeros(len(normal), np.intc)]))
+    normal = np.concatenate(normal)
     print(json.dumps({
         "model": os.path.relpath(args.model, ROOT), "pixel_auroc": plain.auroc(),
         "pixel_auroc_perfect_images": perfect.auroc(),
-        "far_vs_good_auroc": igd.metrics.auroc(scores, lab),
+        "far_vs_good_auroc": ranked(np.concatenate(far), np.concatenate(good)),
         "far_pixel_share": far_pixels / normal_pixels,
         "defect_pixel_share": {k: round(v / total, 4) for k, v in sorted(kinds.items())},
-        "kind_pixel_auroc": kind_auroc,
+        "kind_pixel_auroc": {k: ranked(np.concatenate(v), normal)
+                             for k, v in sorted(defect.items())},
         "kind_inside_auroc": {k: float(np.mean(v)) for k, v in sorted(inside.items())}}),
         flush=True)
 
