@@ -123,7 +123,8 @@ void progress_update(progress *p, const char *stage, uint64_t done, uint64_t tot
 
     /* The ETA: from the share done, or, for training under a time limit, the time left when
      * that comes sooner (a limit often ends training long before its epochs). */
-    bool limited = strcmp(stage, "train") == 0 && p->time_limit > 0;
+    bool limited =
+        (strcmp(stage, "train") == 0 || strcmp(stage, "seg-train") == 0) && p->time_limit > 0;
     char eta[48] = "";
     if (!last && elapsed > 1.0 && (share > 0.002 || limited)) {
         double remaining = share > 0.002 ? elapsed * (1.0 - share) / share : HUGE_VAL;
@@ -157,6 +158,8 @@ static const char *stage_name(igd_stage stage)
         return "calibrate";
     case IGD_STAGE_NORMALIZE:
         return "normalize";
+    case IGD_STAGE_SEG:
+        return "seg-train";
     }
     return "working";
 }
@@ -167,7 +170,10 @@ void progress_model_callback(void *user, igd_stage stage, uint64_t done, uint64_
     progress *p = user;
     char detail[200];
     const char *d = NULL;
-    if (losses && loss_count > IGD_LOSS_CRITIC) {
+    if (stage == IGD_STAGE_SEG && losses && loss_count > IGD_LOSS_SEG) {
+        snprintf(detail, sizeof detail, "focal loss %.5f", losses[IGD_LOSS_SEG]);
+        d = detail;
+    } else if (losses && loss_count > IGD_LOSS_CRITIC) {
         snprintf(detail, sizeof detail,
                  "loss %.4f (classifier %.4f, reconstruction %.4f, fooling %.4f, critic %.4f)",
                  losses[IGD_LOSS_TOTAL], losses[IGD_LOSS_CLASSIFIER],

@@ -220,9 +220,39 @@ typedef enum igd_option {
     IGD_OPT_SEED = 71,             /* int: seed of initialisation, sampling and shuffling (1) */
     IGD_OPT_MAX_IMAGE_PIXELS = 72, /* int: largest image (width * height) decoded (1 << 28) */
     IGD_OPT_MAX_IMAGE_SIDE = 73,   /* int: largest width or height decoded (65535) */
-    IGD_OPT_CONV_ALGORITHM = 74    /* int [runtime], igd_conv_algorithm: how convolutions are
+    IGD_OPT_CONV_ALGORITHM = 74,   /* int [runtime], igd_conv_algorithm: how convolutions are
                                     * computed by trainers and sessions created afterwards
                                     * (default IGD_CONV_FAST) */
+    /* Segmentation head (experimental: meanings may change before ABI 2). A U-Net trained by
+     * igd_model_fit on normal images with synthetic anomalies pasted in (fractal-noise regions
+     * of foreign texture, thin scars and scratches, cut-and-pasted patches, local brightness,
+     * blur and noise changes) to mark anomalous pixels. It sees images at their own aspect
+     * ratio, scaled by IGD_OPT_SEG_SCALE, in overlapping tiles; its map drives heatmaps and
+     * its smoothed maximum enters scores. */
+    IGD_OPT_SEG_WIDTH = 80,          /* int: channels of the head's first level; 0 = no head (0) */
+    IGD_OPT_SEG_DEPTH = 81,          /* int: levels of the head (3) */
+    IGD_OPT_SEG_TILE = 82,           /* int: side of its training crops (divisible by 2^depth);
+                                      * inference tiles are this or twice this (128) */
+    IGD_OPT_SEG_SCALE = 83,          /* real: scale at which the head sees images: 1 = native
+                                      * resolution, 0.5 = half the width and height (1) */
+    IGD_OPT_SEG_BATCH = 84,          /* int: crops per training step (8) */
+    IGD_OPT_SEG_STEPS = 85,          /* int: training steps of the head in igd_model_fit (2000) */
+    IGD_OPT_SEG_LEARNING_RATE = 86,  /* real: Adam step of the head, decayed polynomially (1e-3) */
+    IGD_OPT_SEG_TIME_SHARE = 87,     /* real: share of IGD_OPT_TIME_LIMIT the head trains for; the
+                                      * IGD models share the rest (0.75) */
+    IGD_OPT_SEG_SYNTH = 88,          /* int: bitmask of synthetic anomaly kinds: 1 texture, 2 scar,
+                                      * 4 patch, 8 local (15) */
+    IGD_OPT_SEG_FOCAL_GAMMA = 89,    /* real: focusing power of the head's focal loss; 0 = binary
+                                      * cross-entropy (2) */
+    IGD_OPT_SEG_SCORE_WEIGHT = 90,   /* real [runtime]: weight of the head's term in scores: the
+                                      * maximum of its probability map smoothed by
+                                      * IGD_OPT_SEG_SMOOTH (1) */
+    IGD_OPT_SEG_HEATMAP_WEIGHT = 91, /* real [runtime]: share of the head's probability map in
+                                      * heatmaps; the IGD models' maps take the rest (1) */
+    IGD_OPT_SEG_SMOOTH = 92,         /* real [runtime]: Gaussian sigma, in pixels of the scaled
+                                      * image, smoothing the head's map before its maximum (2) */
+    IGD_OPT_SEG_ANOMALY_SHARE = 93   /* real: share of training crops given synthetic anomalies
+                                      * (0.5) */
 } igd_option;
 
 typedef enum igd_option_type { IGD_TYPE_INT = 1, IGD_TYPE_REAL = 2 } igd_option_type;
@@ -430,7 +460,8 @@ typedef enum igd_stage {
     IGD_STAGE_ESTEP = 1,     /* the E-step over the training set */
     IGD_STAGE_TRAIN = 2,     /* M-step training steps */
     IGD_STAGE_CALIBRATE = 3, /* scoring the held-out images */
-    IGD_STAGE_NORMALIZE = 4  /* measuring the pixel statistics */
+    IGD_STAGE_NORMALIZE = 4, /* measuring the pixel statistics */
+    IGD_STAGE_SEG = 5        /* training the segmentation head (experimental) */
 } igd_stage;
 
 /* Loss terms of a training step (igd_model_train_step's losses); numbers never change. */
@@ -442,7 +473,8 @@ typedef enum igd_loss {
     IGD_LOSS_MSSSIM = 4,  /* 1 - MS-SSIM */
     IGD_LOSS_FOOLING = 5, /* mean critic output on interpolations, squared */
     IGD_LOSS_CRITIC = 6,  /* the critic's loss (eq. 10) */
-    IGD_LOSS_COUNT = 7
+    IGD_LOSS_SEG = 7,     /* the segmentation head's focal loss (experimental) */
+    IGD_LOSS_COUNT = 8
 } igd_loss;
 
 /* Per-image score parts (igd_session_detect's parts); numbers never change. */
@@ -455,7 +487,8 @@ typedef enum igd_part {
     IGD_PART_LOCAL = 5,     /* s_L (eq. 15): the largest patch score, 0 without local model */
     IGD_PART_LOCAL_REC = 6, /* the parts of that patch */
     IGD_PART_LOCAL_CLASSIFIER = 7,
-    IGD_PART_COUNT = 8
+    IGD_PART_SEG = 8, /* the segmentation head's term (its weight not applied), 0 without one */
+    IGD_PART_COUNT = 9
 } igd_part;
 
 typedef void (*igd_log_fn)(void *user, igd_log_level level, const char *message);

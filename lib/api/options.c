@@ -128,6 +128,38 @@ static const opt_def table[OPT_COUNT] = {
      "largest image width or height that is decoded"},
     {IGD_OPT_CONV_ALGORITHM, "conv_algorithm", I, 0, 2, 0, true, conv_names,
      "3x3 convolutions: fast (Winograd's in training), direct, or winograd (also in inference)"},
+    {IGD_OPT_SEG_WIDTH, "seg_width", I, 0, 256, 0, false, NULL,
+     "channels of the segmentation head's first level; 0 = no head (experimental)"},
+    {IGD_OPT_SEG_DEPTH, "seg_depth", I, 1, 6, 3, false, NULL,
+     "levels of the segmentation head (experimental)"},
+    {IGD_OPT_SEG_TILE, "seg_tile", I, 16, 1024, 128, false, NULL,
+     "side of the segmentation head's training crops; inference tiles are this or twice this "
+     "(experimental)"},
+    {IGD_OPT_SEG_SCALE, "seg_scale", R, 0.01, 4, 1.0, false, NULL,
+     "scale at which the segmentation head sees images, aspect kept: 1 = native "
+     "(experimental)"},
+    {IGD_OPT_SEG_BATCH, "seg_batch", I, 1, 256, 8, false, NULL,
+     "crops per training step of the segmentation head (experimental)"},
+    {IGD_OPT_SEG_STEPS, "seg_steps", I, 0, 1e9, 2000, false, NULL,
+     "training steps of the segmentation head in fit (experimental)"},
+    {IGD_OPT_SEG_LEARNING_RATE, "seg_learning_rate", R, 0, 10, 1e-3, false, NULL,
+     "Adam step size of the segmentation head (experimental)"},
+    {IGD_OPT_SEG_TIME_SHARE, "seg_time_share", R, 0, 1, 0.75, false, NULL,
+     "share of time_limit the segmentation head trains for (experimental)"},
+    {IGD_OPT_SEG_SYNTH, "seg_synth", I, 1, 15, 15, false, NULL,
+     "synthetic anomaly kinds, a bitmask: 1 texture, 2 scar, 4 patch, 8 local (experimental)"},
+    {IGD_OPT_SEG_FOCAL_GAMMA, "seg_focal_gamma", R, 0, 10, 2.0, false, NULL,
+     "focusing power of the segmentation head's focal loss; 0 = cross-entropy (experimental)"},
+    {IGD_OPT_SEG_SCORE_WEIGHT, "seg_score_weight", R, 0, 1e6, 1.0, true, NULL,
+     "weight of the segmentation head's smoothed maximum in scores (experimental)"},
+    {IGD_OPT_SEG_HEATMAP_WEIGHT, "seg_heatmap_weight", R, 0, 1, 1.0, true, NULL,
+     "share of the segmentation head's map in heatmaps (experimental)"},
+    {IGD_OPT_SEG_SMOOTH, "seg_smooth", R, 0, 100, 2.0, true, NULL,
+     "Gaussian sigma, in scaled pixels, smoothing the head's map before its maximum "
+     "(experimental)"},
+    {IGD_OPT_SEG_ANOMALY_SHARE, "seg_anomaly_share", R, 0, 1, 0.5, false, NULL,
+     "share of the segmentation head's training crops given synthetic anomalies "
+     "(experimental)"},
 };
 
 #undef I

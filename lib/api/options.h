@@ -22,7 +22,7 @@ typedef struct opt_def {
     const char *help;
 } opt_def;
 
-enum { OPT_COUNT = 58 };
+enum { OPT_COUNT = 72 };
 
 struct igd_options {
     opt_value v[OPT_COUNT];

@@ -96,5 +96,29 @@ igd_status mdl_config_from_options(const igd_options *o, mdl_config *c, core_err
     c->calib_share = opt_real(o, IGD_OPT_CALIBRATION_SHARE);
     c->calib_quantile = opt_real(o, IGD_OPT_CALIBRATION_QUANTILE);
     c->norm_auto = opt_int(o, IGD_OPT_NORMALIZE_AUTO) != 0;
+    mdl_arch *s = &c->seg;
+    *s = (mdl_arch){0};
+    s->channels = c->channels;
+    s->width = (int)opt_int(o, IGD_OPT_SEG_WIDTH);
+    s->depth = (int)opt_int(o, IGD_OPT_SEG_DEPTH);
+    s->size = (int)opt_int(o, IGD_OPT_SEG_TILE);
+    s->frozen_bn = false;
+    if (s->width > 0) {
+        CORE_TRY(check_arch(s, "segmentation head's tile", err));
+        if ((int64_t)s->width << s->depth > 4096)
+            return core_fail(err, IGD_ERR_INVALID_ARGUMENT,
+                             "seg_width %d doubled %d times is too wide", s->width, s->depth);
+    }
+    c->seg_scale = opt_real(o, IGD_OPT_SEG_SCALE);
+    c->seg_batch = (int)opt_int(o, IGD_OPT_SEG_BATCH);
+    c->seg_steps = (uint64_t)opt_int(o, IGD_OPT_SEG_STEPS);
+    c->seg_lr = opt_real(o, IGD_OPT_SEG_LEARNING_RATE);
+    c->seg_time_share = opt_real(o, IGD_OPT_SEG_TIME_SHARE);
+    c->seg_synth = (int)opt_int(o, IGD_OPT_SEG_SYNTH);
+    c->seg_gamma = opt_real(o, IGD_OPT_SEG_FOCAL_GAMMA);
+    c->seg_score = opt_real(o, IGD_OPT_SEG_SCORE_WEIGHT);
+    c->seg_heatmap = opt_real(o, IGD_OPT_SEG_HEATMAP_WEIGHT);
+    c->seg_smooth = opt_real(o, IGD_OPT_SEG_SMOOTH);
+    c->seg_anomaly_share = opt_real(o, IGD_OPT_SEG_ANOMALY_SHARE);
     return IGD_OK;
 }

@@ -263,9 +263,18 @@ static igd_status run(fit_run *r, core_err *err)
     if (m->cfg.norm_auto)
         CORE_TRY(measure_pixels(r, err));
     int nets = mdl_has(m, MDL_GLOBAL) + mdl_has(m, MDL_LOCAL);
+    /* With a time limit and a segmentation head, the head takes seg_time_share of it (the IGD
+     * models still run their E-steps and at least one step each). */
+    const double limit = m->cfg.time_limit;
+    const double seg_share = mdl_seg_exists(m) ? m->cfg.seg_time_share : 0.0;
+    const double net_seconds = limit > 0 ? fmax(limit * (1.0 - seg_share) / nets, 1e-3) : 0;
     for (int id = 0; id < MDL_NETS; id++)
         if (mdl_has(m, id))
-            CORE_TRY(train_net(r, id, m->cfg.time_limit / nets, err));
+            CORE_TRY(train_net(r, id, net_seconds, err));
+    if (mdl_seg_exists(m)) {
+        const double seg_seconds = limit > 0 ? fmax(limit - (now() - r->start), 1e-3) : 0;
+        CORE_TRY(mdl_seg_fit(m, r->ds, r->order + r->held, r->n - r->held, seg_seconds, err));
+    }
     return calibrate(r, err);
 }
 

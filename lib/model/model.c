@@ -88,6 +88,7 @@ void mdl_free(igd_model *m)
         return;
     for (int i = 0; i < MDL_NETS; i++)
         net_fini(&m->net[i]);
+    mdl_seg_fini(&m->seg);
     core_free_aligned(m->patch_image);
     api_views_free(&m->views);
     nn_ctx_fini(&m->ctx);
@@ -115,6 +116,8 @@ size_t mdl_param_bytes(const igd_model *m)
             for (size_t p = 0; p < stores[k]->count; p++)
                 floats += stores[k]->items[p].count;
     }
+    for (size_t p = 0; p < m->seg.params.count; p++)
+        floats += m->seg.params.items[p].count;
     return floats * sizeof(float);
 }
 
@@ -158,6 +161,8 @@ igd_status mdl_create_limited(const igd_options *opts, size_t max_param_bytes, i
     for (int i = 0; i < MDL_NETS; i++)
         if (mdl_has(m, i))
             floats += mdl_param_count(&m->cfg.arch[i]);
+    if (m->cfg.seg.width > 0)
+        floats += mdl_segnet_param_count(&m->cfg.seg);
     if (floats * sizeof(float) > (double)max_param_bytes) {
         pthread_rwlock_destroy(&m->lock);
         core_free(m);
@@ -183,6 +188,8 @@ igd_status mdl_create_limited(const igd_options *opts, size_t max_param_bytes, i
     for (int i = 0; i < MDL_NETS && st == IGD_OK; i++)
         if (mdl_has(m, i))
             st = net_commit(m, i, err);
+    if (st == IGD_OK)
+        st = mdl_seg_create(m, err);
     if (st == IGD_OK && mdl_has(m, MDL_LOCAL)) {
         size_t bytes;
         if (!core_mul4_size((size_t)m->cfg.image_size, (size_t)m->cfg.image_size,

@@ -15,6 +15,7 @@
 #include "loss/msssim.h"
 #include "model/memory.h"
 #include "model/nets.h"
+#include "model/seg.h"
 #include "nn/adam.h"
 #include "nn/ctx.h"
 #include "nn/params.h"
@@ -47,6 +48,12 @@ typedef struct mdl_config {
     size_t memory_size; /* IGD_OPT_MEMORY_SIZE */
     double memory_radius;
     size_t memory_coreset; /* IGD_OPT_MEMORY_CORESET */
+    /* the segmentation head (IGD_OPT_SEG_*): seg.width 0 = none; seg.size is the training tile */
+    mdl_arch seg;
+    double seg_scale, seg_lr, seg_time_share, seg_gamma, seg_anomaly_share;
+    double seg_score, seg_heatmap, seg_smooth;
+    int seg_batch, seg_synth;
+    uint64_t seg_steps;
 } mdl_config;
 
 igd_status mdl_config_from_options(const igd_options *o, mdl_config *c, core_err *err);
@@ -115,6 +122,7 @@ struct igd_model {
     mdl_config cfg;
     double mean[MDL_MAX_CHANNELS], std[MDL_MAX_CHANNELS];
     mdl_net net[MDL_NETS];
+    mdl_seg seg; /* the segmentation head (arch.width 0: none) */
     bool has_threshold;
     double threshold;
     core_rng rng;
@@ -144,6 +152,8 @@ void mdl_log(const igd_model *m, igd_log_level level, const char *fmt, ...)
 /* ---- preprocessing (preprocess.c) ---- */
 /* Image -> the global model's input (pixel space, planar, side x side). */
 void mdl_pre_global(const igd_model *m, const io_view *v, float *out);
+/* IGD_OPT_STANDARDIZE over n pixels of one image, in place (span 0: unchanged). */
+void mdl_standardize(float *p, size_t n, double span);
 /* Image -> image_size x image_size planar (for cutting patches). */
 void mdl_pre_image(const igd_model *m, const io_view *v, float *out);
 /* Copies the patch at (y, x) of a planar image of side `side` into out (patch x patch). */

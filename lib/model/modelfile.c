@@ -6,7 +6,8 @@
  *
  * Sections: OPTS (every option), NORM (pixel normalisation), CALI (threshold), NETG / NETL (a
  * sub-model: classifier state and the parameters of encoder, decoder and critic, optionally with
- * Adam's moments), MEMG / MEML (a sub-model's patch memory, when it has one). Integers and floats
+ * Adam's moments), MEMG / MEML (a sub-model's patch memory, when it has one), SEGN (the
+ * segmentation head's parameters, when the model has one; format version 2). Integers and floats
  * are little-endian; floats are IEEE-754. */
 #include "model/modelfile.h"
 
@@ -186,6 +187,14 @@ static void write_model(const igd_model *m, unsigned flags, wr *w)
             write_memory(w, &n->memory);
             end_section(w, s);
         }
+    }
+    if (mdl_seg_exists(m)) {
+        s = begin_section(w, "SEGN");
+        put_u64(w, m->seg.steps);
+        write_store(w, &m->seg.params);
+        if (flags & IGD_SAVE_OPTIMIZER)
+            write_moments(w, &m->seg.params);
+        end_section(w, s);
     }
     if (w->buf) {
         wr fix = {w->buf, payload_at};
@@ -481,8 +490,9 @@ typedef struct sections {
     bool seen[8];
 } sections;
 
-static const char *const section_names[] = {"OPTS", "NORM", "CALI", "NETG", "NETL", "MEMG", "MEML"};
-enum { S_OPTS, S_NORM, S_CALI, S_NETG, S_NETL, S_MEMG, S_MEML, S_COUNT };
+static const char *const section_names[] = {"OPTS", "NORM", "CALI", "NETG",
+                                            "NETL", "MEMG", "MEML", "SEGN"};
+enum { S_OPTS, S_NORM, S_CALI, S_NETG, S_NETL, S_MEMG, S_MEML, S_SEGN, S_COUNT };
 
 static igd_status read_header(rd *r, uint32_t *flags)
 {
@@ -580,7 +590,8 @@ igd_status mdl_load_buffer(const void *data, size_t size, const igd_options *run
     int nets = (int)opt_int(&opts, IGD_OPT_NETS);
     if (s.seen[S_NETG] != ((nets & IGD_NET_GLOBAL) != 0) ||
         s.seen[S_NETL] != ((nets & IGD_NET_LOCAL) != 0) || (s.seen[S_MEMG] && !s.seen[S_NETG]) ||
-        (s.seen[S_MEML] && !s.seen[S_NETL]))
+        (s.seen[S_MEML] && !s.seen[S_NETL]) ||
+        s.seen[S_SEGN] != (opt_int(&opts, IGD_OPT_SEG_WIDTH) > 0))
         return bad(&r, "%s", "the model file's sub-models differ from its options");
 
     igd_model *m;
@@ -621,6 +632,14 @@ igd_status mdl_load_buffer(const void *data, size_t size, const igd_options *run
             read_memory(&sub, m, id);
             st = finish_section(&sub, section_names[k]);
         }
+    }
+    if (st == IGD_OK && s.seen[S_SEGN]) {
+        sub = section(&r, &s, S_SEGN);
+        m->seg.steps = get_u64(&sub, "the segmentation head");
+        read_store(&sub, &m->seg.params, "the segmentation head");
+        if (flags & IGD_SAVE_OPTIMIZER)
+            read_moments(&sub, &m->seg.params, "the segmentation head");
+        st = finish_section(&sub, "SEGN");
     }
     if (st != IGD_OK) {
         mdl_free(m);

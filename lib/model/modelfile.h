@@ -6,7 +6,7 @@
 
 #include "model/model.h"
 
-enum { MDL_FORMAT_VERSION = 1 };
+enum { MDL_FORMAT_VERSION = 2 }; /* 2: the SEGN section; files of version 1 still load */
 
 size_t mdl_save_size(const igd_model *m, unsigned flags);
 /* Writes exactly mdl_save_size bytes. */

@@ -148,3 +148,61 @@ double mdl_param_count(const mdl_arch *a)
     double critic = trunk_params(a, true) + flat + 1;
     return enc + dec + critic;
 }
+
+/* ---- the segmentation head ---- */
+
+/* conv 3x3 (no bias: the normalisation's shift replaces it), batch normalisation, ReLU. */
+static int conv_bn_relu(nn_graph *g, int x, int64_t cout, const mdl_arch *a)
+{
+    return nn_bn(g, nn_conv(g, x, cout, 3, false, NN_INIT_HE_UNIFORM), true, a->frozen_bn);
+}
+
+int mdl_segnet(nn_graph *g, int x, const mdl_arch *a)
+{
+    enum { MAX_LEVELS = 8 };
+    int skip[MAX_LEVELS];
+    const int depth = a->depth < MAX_LEVELS ? a->depth : MAX_LEVELS - 1;
+    int64_t w = a->width;
+    x = conv_bn_relu(g, conv_bn_relu(g, x, w, a), w, a);
+    for (int l = 1; l <= depth; l++) {
+        skip[l - 1] = x;
+        x = conv_bn_relu(g, conv_bn_relu(g, nn_pool2(g, x), w << l, a), w << l, a);
+    }
+    for (int l = depth - 1; l >= 0; l--) {
+        x = conv_bn_relu(g, nn_up2(g, x), w << l, a);
+        x = conv_bn_relu(g, nn_add(g, x, skip[l]), w << l, a);
+    }
+    return nn_plain(g, nn_conv(g, x, 1, 3, true, NN_INIT_XAVIER_UNIFORM));
+}
+
+double mdl_segnet_macs_per_pixel(const mdl_arch *a)
+{
+    const double w = a->width;
+    double m = 9 * (a->channels * w + w * w), scale = 1;
+    for (int l = 1; l <= a->depth; l++) {
+        scale /= 4;
+        double wl = w * (1 << l), wp = wl / 2;
+        m += 9 * (wp * wl + wl * wl) * scale;
+    }
+    scale = 1;
+    for (int l = 0; l < a->depth; l++, scale /= 4) {
+        double wl = w * (1 << l);
+        m += 9 * (2 * wl * wl + wl * wl) * scale;
+    }
+    return m + 9 * w;
+}
+
+double mdl_segnet_param_count(const mdl_arch *a)
+{
+    const double w = a->width;
+    double p = 9 * a->channels * w + 9 * w * w + 2 * 4 * w;
+    for (int l = 1; l <= a->depth; l++) {
+        double wl = w * (1 << l), wp = wl / 2;
+        p += 9 * wp * wl + 9 * wl * wl + 2 * 4 * wl;
+    }
+    for (int l = 0; l < a->depth; l++) {
+        double wl = w * (1 << l);
+        p += 9 * 2 * wl * wl + 9 * wl * wl + 2 * 4 * wl;
+    }
+    return p + 9 * w + 1;
+}

@@ -33,4 +33,15 @@ double mdl_critic_macs(const mdl_arch *a);
  * together, computed from the architecture alone (as a double: it may be astronomical). */
 double mdl_param_count(const mdl_arch *a);
 
+/* The segmentation head: a U-Net of `depth` levels with additive skip connections over tiles
+ * of x (n x channels x size x size, size divisible by 2^depth): at each level two conv 3x3 -
+ * batch normalisation - ReLU blocks (width << level channels), 2 x 2 mean pooling down,
+ * nearest-neighbour upsampling and a block up, the encoder's map of the same level added, one
+ * more block; then conv 3x3 to one channel. Returns the logits (n x 1 x size x size, plain).
+ * Uses channels, size, width, depth and frozen_bn of the architecture. */
+int mdl_segnet(nn_graph *g, int x, const mdl_arch *a);
+double mdl_segnet_macs_per_pixel(const mdl_arch *a);
+/* Parameter values of the head (weights, shifts, scales and normalisation statistics). */
+double mdl_segnet_param_count(const mdl_arch *a);
+
 #endif

@@ -7,7 +7,7 @@
 
 /* IGD_OPT_STANDARDIZE: p -> 0.5 + (p - mean) / (span * deviation), clamped to 0..1, over all n
  * pixels of one image (a flat image maps to 0.5). */
-static void standardize(float *p, size_t n, double span)
+void mdl_standardize(float *p, size_t n, double span)
 {
     if (span <= 0 || n == 0)
         return;
@@ -28,14 +28,14 @@ void mdl_pre_global(const igd_model *m, const io_view *v, float *out)
 {
     const size_t side = (size_t)m->cfg.arch[MDL_GLOBAL].size, ch = (size_t)m->cfg.channels;
     io_view_to_planar(v, ch, side, side, out);
-    standardize(out, ch * side * side, m->cfg.standardize);
+    mdl_standardize(out, ch * side * side, m->cfg.standardize);
 }
 
 void mdl_pre_image(const igd_model *m, const io_view *v, float *out)
 {
     const size_t side = (size_t)m->cfg.image_size, ch = (size_t)m->cfg.channels;
     io_view_to_planar(v, ch, side, side, out);
-    standardize(out, ch * side * side, m->cfg.standardize);
+    mdl_standardize(out, ch * side * side, m->cfg.standardize);
 }
 
 void mdl_cut_patch(const float *image, int channels, int side, int patch, int y, int x, float *out)

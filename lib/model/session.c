@@ -13,6 +13,7 @@ void mdl_session_free(igd_session *s)
     if (!s)
         return;
     mdl_infer_free(s->single);
+    mdl_seg_infer_free(s->seg);
     for (int i = 0; i < MDL_NETS; i++) {
         mdl_infer_free(s->inf[i]);
         core_free_aligned(s->maps[i]);
@@ -55,6 +56,8 @@ igd_status mdl_session_create(igd_model *m, igd_session **out, core_err *err)
     }
     if (st == IGD_OK && mdl_has(m, MDL_GLOBAL))
         st = mdl_infer_create(m, MDL_GLOBAL, &s->ctx, 1, &s->single, err);
+    if (st == IGD_OK && mdl_seg_exists(m))
+        st = mdl_seg_infer_create(m, &s->ctx, &s->seg, err);
     if (st == IGD_OK && mdl_has(m, MDL_LOCAL)) {
         size_t side = (size_t)m->cfg.image_size;
         s->image = alloc_floats((size_t)m->cfg.channels, side, side);
@@ -191,9 +194,18 @@ igd_status mdl_session_detect(igd_session *s, const io_view *views, size_t n, si
     if (mdl_has(m, MDL_LOCAL))
         for (size_t i = 0; i < n; i++)
             CORE_TRY(for_patches(s, &views[i], i, score_patches, &ds, err));
+    if (s->seg && (m->cfg.seg_score != 0 || wanted > IGD_PART_SEG))
+        for (size_t i = 0; i < n; i++) {
+            const float *map;
+            size_t sw, sh;
+            CORE_TRY(mdl_seg_map(m, s->seg, &views[i], &map, &sw, &sh, err));
+            CORE_TRY(mdl_seg_term(m, s->seg, map, sw, sh, &parts[i * IGD_PART_COUNT + IGD_PART_SEG],
+                                  err));
+        }
     for (size_t i = 0; i < n; i++) {
         double *p = parts + i * IGD_PART_COUNT;
-        p[IGD_PART_SCORE] = p[IGD_PART_GLOBAL] + p[IGD_PART_LOCAL];
+        p[IGD_PART_SCORE] =
+            p[IGD_PART_GLOBAL] + p[IGD_PART_LOCAL] + m->cfg.seg_score * p[IGD_PART_SEG];
         p[IGD_PART_NORMALIZED] = mdl_normalized_score(m, p[IGD_PART_SCORE]);
         scores[i] = p[IGD_PART_SCORE];
     }
@@ -287,10 +299,42 @@ static igd_status draw_globals(igd_session *s, mdl_infer *inf, size_t first, int
     return IGD_OK;
 }
 
+/* Mixes the head's map of one image, resized to the image's size, into out: out becomes
+ * (1 - w) out + w head. */
+static igd_status mix_seg(igd_session *s, const io_view *v, float *out, float *scratch,
+                          core_err *err)
+{
+    igd_model *m = s->model;
+    const float *map;
+    size_t sw, sh;
+    CORE_TRY(mdl_seg_map(m, s->seg, v, &map, &sw, &sh, err));
+    io_plane_resize(map, sw, sh, scratch, v->width, v->height);
+    const float w = (float)m->cfg.seg_heatmap;
+    const size_t plane = v->width * v->height;
+    for (size_t q = 0; q < plane; q++)
+        out[q] = (1.0f - w) * out[q] + w * scratch[q];
+    return IGD_OK;
+}
+
 igd_status mdl_session_heatmap(igd_session *s, const io_view *views, size_t n, float *maps,
                                core_err *err)
 {
     igd_model *m = s->model;
+    if (s->seg && m->cfg.seg_heatmap >= 1.0) {
+        /* The head's map alone: the IGD models are not run. */
+        const size_t plane = views[0].width * views[0].height;
+        size_t blur = io_plane_blur_scratch(views[0].width, views[0].height, m->cfg.smooth), need;
+        if (!core_add_size(plane, blur, &need))
+            return core_fail(err, IGD_ERR_INVALID_ARGUMENT, "heatmap too large");
+        CORE_TRY(reserve_scratch(s, need, err));
+        for (size_t i = 0; i < n; i++) {
+            float *out = maps + plane * i;
+            memset(out, 0, plane * sizeof(float));
+            CORE_TRY(mix_seg(s, &views[i], out, s->scratch, err));
+            io_plane_blur(out, views[0].width, views[0].height, m->cfg.smooth, s->scratch + plane);
+        }
+        return IGD_OK;
+    }
     const bool both = mdl_has(m, MDL_GLOBAL) && mdl_has(m, MDL_LOCAL);
     const float wg = both ? (float)m->cfg.global_weight : 1.0f;
     const size_t plane = views[0].width * views[0].height;
@@ -318,6 +362,8 @@ igd_status mdl_session_heatmap(igd_session *s, const io_view *views, size_t n, f
             for (size_t q = 0; q < plane; q++)
                 out[q] = (globals ? out[q] : 0.0f) + wl * s->scratch[q];
         }
+        if (s->seg && m->cfg.seg_heatmap > 0)
+            CORE_TRY(mix_seg(s, &views[i], out, s->scratch, err));
         io_plane_blur(out, views[0].width, views[0].height, m->cfg.smooth, s->scratch + plane);
     }
     return IGD_OK;

@@ -13,6 +13,7 @@ struct igd_session {
     nn_ctx ctx;
     mdl_infer *inf[MDL_NETS];
     mdl_infer *single;     /* the global model at batch 1, for calls with few images */
+    mdl_seg_infer *seg;    /* the segmentation head's workspace, when the model has a head */
     float *maps[MDL_NETS]; /* per-pixel maps of one inference batch */
     float *image;          /* an image at image_size, planar, for cutting patches */
     float *acc, *cnt;      /* image_size^2: folded patch maps and their overlap counts */

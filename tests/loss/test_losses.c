@@ -8,6 +8,7 @@
 
 #include "loss/classifier.h"
 #include "loss/critic.h"
+#include "loss/focal.h"
 #include "loss/recon.h"
 #include "testutil.h"
 
@@ -53,6 +54,46 @@ START_TEST(classifier_values_and_gradients)
                svdd ? "svdd classifier" : "gaussian classifier", worst);
         ck_assert_double_lt(worst, 1e-3);
     }
+}
+END_TEST
+
+START_TEST(focal_values_and_gradients)
+{
+    enum { N = 9 };
+    float l[N] = {-30.0f, -3.0f, -0.7f, -0.01f, 0.0f, 0.4f, 2.5f, 8.0f, 40.0f};
+    float y[N] = {1, 0, 1, 0, 1, 1, 0, 1, 0}, g[N];
+    const double gammas[3] = {0.0, 1.0, 2.0}, weights[2] = {1.0, 3.0};
+    for (int gi = 0; gi < 3; gi++)
+        for (int wi = 0; wi < 2; wi++) {
+            const double gamma = gammas[gi], pw = weights[wi], scale = 0.7;
+            double loss = loss_focal(l, y, N, gamma, pw, scale, g), want = 0;
+            for (int i = 0; i < N; i++) {
+                double p = 1.0 / (1.0 + exp(-(double)l[i])), pt = y[i] > 0.5 ? p : 1 - p;
+                double w = y[i] > 0.5 ? pw : 1.0;
+                /* log p_t written out for large logits, where 1 - p rounds to 0 */
+                double log_pt = y[i] > 0.5 ? -log1p(exp(-(double)l[i])) : -log1p(exp(l[i]));
+                want += -w * pow(1 - pt, gamma) * log_pt;
+            }
+            want /= N;
+            ck_assert_double_eq_tol(loss, want, 1e-9 * fmax(1, want));
+            double worst = 0;
+            for (int i = 0; i < N; i++) {
+                const double h = 1e-3;
+                float keep = l[i];
+                l[i] = keep + (float)h;
+                double up = loss_focal(l, y, N, gamma, pw, 1, NULL);
+                l[i] = keep - (float)h;
+                double down = loss_focal(l, y, N, gamma, pw, 1, NULL);
+                l[i] = keep;
+                double fd = scale * (up - down) / (2 * h);
+                double e = rel(g[i], fd);
+                worst = e > worst ? e : worst;
+            }
+            printf("gradient check focal gamma %.0f weight %.0f      max relative error %.2e\n",
+                   gamma, pw, worst);
+            ck_assert_double_lt(worst, 1e-3);
+        }
+    ck_assert_double_eq(loss_focal(l, y, 0, 2, 1, 1, g), 0.0);
 }
 END_TEST
 
@@ -164,6 +205,7 @@ Suite *make_losses_suite(void)
     Suite *s = suite_create("losses");
     TCase *t = tcase_create("losses");
     tcase_add_test(t, classifier_values_and_gradients);
+    tcase_add_test(t, focal_values_and_gradients);
     tcase_add_test(t, critic_and_fooling);
     tcase_add_test(t, reconstruction_values_and_gradients);
     suite_add_tcase(s, t);
