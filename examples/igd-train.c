@@ -24,6 +24,7 @@ enum {
     OPT_EPOCHS,
     OPT_TIME_LIMIT,
     OPT_SET,
+    OPT_PRESET,
     OPT_LIST,
     OPT_SAVE_OPTIMIZER,
     OPT_VERSION
@@ -66,6 +67,10 @@ static void usage(void)
         "  --threads N           worker threads, 0 = all cores (option 'threads')\n"
         "  --epochs N            epochs (option 'epochs')\n"
         "  --time-limit SECONDS  stop training after this long (option 'time_limit')\n"
+        "  --preset NAME         start from a named bundle of options: digits (the defaults),\n"
+        "                        texture (surfaces with small or thin defects: a segmentation\n"
+        "                        head trained on synthetic anomalies), object (colour photos);\n"
+        "                        options given on the command line win over it\n"
         "  --set NAME=VALUE      set any model option by name (repeatable)\n"
         "  --list-options        list every option with its type, range, default and help\n"
         "  --save-optimizer      also save the optimiser state (to resume training exactly)\n"
@@ -116,6 +121,7 @@ int main(int argc, char **argv)
         {"epochs", 1, NULL, OPT_EPOCHS},
         {"time-limit", 1, NULL, OPT_TIME_LIMIT},
         {"set", 1, NULL, OPT_SET},
+        {"preset", 1, NULL, OPT_PRESET},
         {"list-options", 0, NULL, OPT_LIST},
         {"save-optimizer", 0, NULL, OPT_SAVE_OPTIMIZER},
         {"quiet", 0, NULL, 'q'},
@@ -168,6 +174,9 @@ int main(int argc, char **argv)
             break;
         case OPT_SET:
             code = settings_set(&set, optarg) ? EXIT_OK : EXIT_USAGE;
+            break;
+        case OPT_PRESET:
+            code = settings_apply_preset(&set, optarg) ? EXIT_OK : EXIT_USAGE;
             break;
         case OPT_LIST:
             settings_print_list();

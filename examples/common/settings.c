@@ -68,6 +68,45 @@ bool settings_set(settings *s, const char *assignment)
     return settings_set_named(s, name, eq + 1);
 }
 
+bool settings_apply_preset(settings *s, const char *name)
+{
+    /* The preset goes under the options given on the command line, wherever --preset stands. */
+    igd_options *given = NULL;
+    igd_status st = igd_options_copy(s->options, &given);
+    if (st == IGD_OK)
+        st = igd_options_apply_preset(s->options, name);
+    if (st == IGD_ERR_NOT_FOUND) {
+        char names[256] = "";
+        for (size_t i = 0; i < igd_preset_count(); i++)
+            snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", i ? ", " : "",
+                     igd_preset_name(i));
+        cli_usage_error("--preset: no preset named '%s' (the presets: %s)", name, names);
+        igd_options_free(given);
+        return false;
+    }
+    for (size_t i = 0; st == IGD_OK && i < s->given_count; i++) {
+        igd_option_type type;
+        int64_t iv;
+        double rv;
+        if ((st = igd_option_info(s->given[i], &type, NULL, NULL, NULL, NULL)) != IGD_OK)
+            break;
+        if (type == IGD_TYPE_INT)
+            st = igd_options_get_int(given, s->given[i], &iv) == IGD_OK
+                     ? igd_options_set_int(s->options, s->given[i], iv)
+                     : IGD_ERR_INTERNAL;
+        else
+            st = igd_options_get_real(given, s->given[i], &rv) == IGD_OK
+                     ? igd_options_set_real(s->options, s->given[i], rv)
+                     : IGD_ERR_INTERNAL;
+    }
+    igd_options_free(given);
+    if (st != IGD_OK) {
+        cli_error_status(st, "applying the preset '%s'", name);
+        return false;
+    }
+    return true;
+}
+
 int settings_apply_runtime(const settings *s, igd_model *model)
 {
     for (size_t i = 0; i < s->given_count; i++) {

@@ -24,6 +24,11 @@ bool settings_set(settings *s, const char *assignment);
 /* Applies one option from separate name and value (the programs' shortcuts). */
 bool settings_set_named(settings *s, const char *name, const char *value);
 
+/* Applies a named preset (igd_options_apply_preset) under the options given so far and after:
+ * options given on the command line win wherever --preset stands. Prints a message and returns
+ * false on failure. */
+bool settings_apply_preset(settings *s, const char *name);
+
 /* Applies the given options to a loaded model. Only [runtime] options can change there; the
  * image-size limits are decoding limits and are used by the programs when they load images.
  * Any other option is a usage error (returns EXIT_USAGE), a failure EXIT_ERROR, else 0. */

@@ -310,6 +310,19 @@ IGD_API IGD_NODISCARD igd_status igd_options_parse(igd_options *options, const c
                                                    const char *value);
 
 /* The number of option keys, and the index-th key (0 <= index < count) in numeric order. */
+/* Presets (experimental: their values may change between releases, as measurements do): named
+ * bundles of option values to start from, applied over the options' current values; keys a
+ * preset does not name keep theirs, so set options after applying one to override it.
+ * "digits" (the defaults: small centred grey images), "texture" (textured surfaces with small or
+ * thin defects: a segmentation head at half resolution drives scores and heatmaps), "object"
+ * (colour photographs of objects). docs/guide.md lists every value. IGD_ERR_NOT_FOUND for an
+ * unknown name; on any failure the options are unchanged. */
+IGD_API IGD_NODISCARD igd_status igd_options_apply_preset(igd_options *options, const char *name);
+IGD_API size_t igd_preset_count(void);
+/* Name and one-line description of preset index (NULL past the end). */
+IGD_API const char *igd_preset_name(size_t index);
+IGD_API const char *igd_preset_help(size_t index);
+
 IGD_API size_t igd_option_count(void);
 IGD_API IGD_NODISCARD igd_status igd_option_at(size_t index, igd_option *key);
 /* The option's name ("learning_rate"), or NULL for an unknown key. */
@@ -620,6 +633,16 @@ IGD_API IGD_NODISCARD igd_status igd_session_heatmap(igd_session *session, const
                                                      igd_pixel_type type, size_t count,
                                                      size_t height, size_t width, size_t channels,
                                                      size_t row_stride, size_t image_stride,
+                                                     float *maps);
+/* igd_session_detect and igd_session_heatmap in one call: scores, decisions, parts and maps
+ * exactly as those give them, the segmentation head's map computed once for both (the two
+ * calls would compute it twice). maps must not be NULL. */
+IGD_API IGD_NODISCARD igd_status igd_session_analyze(igd_session *session, const void *pixels,
+                                                     igd_pixel_type type, size_t count,
+                                                     size_t height, size_t width, size_t channels,
+                                                     size_t row_stride, size_t image_stride,
+                                                     double *scores, unsigned char *is_anomaly,
+                                                     double *parts, size_t parts_per_image,
                                                      float *maps);
 /* Latents of one model: for the global model one per image (count * latent_size floats); for the
  * local model one per patch, patches in row-major grid order (query the grid with

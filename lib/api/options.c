@@ -362,22 +362,32 @@ static igd_status parse_value(igd_options *options, const opt_def *d, const char
     return opt_set_real(options, d->key, v, err);
 }
 
-igd_status igd_options_parse(igd_options *options, const char *name, const char *value)
+igd_status opt_parse(igd_options *options, const char *name, const char *value, core_err *err)
 {
-    core_err err = {0};
-    igd_option key;
-    if (!options || !name || !value)
-        return core_report(
-            NULL, &err,
-            core_fail(&err, IGD_ERR_INVALID_ARGUMENT, "options, name and value must not be NULL"));
+    igd_option key = (igd_option)0;
     char *end = NULL;
     long num = strtol(name, &end, 10);
     if (end != name && *end == '\0' && opt_find((igd_option)num))
         key = (igd_option)num;
-    else if (igd_option_find(name, &key) != IGD_OK)
-        return core_report(NULL, &err,
-                           core_fail(&err, IGD_ERR_NOT_FOUND, "no option named '%s'", name));
-    return core_report(NULL, &err, parse_value(options, opt_find(key), value, &err));
+    else {
+        int i = 0;
+        while (i < OPT_COUNT && strcmp(table[i].name, name) != 0)
+            i++;
+        if (i == OPT_COUNT)
+            return core_fail(err, IGD_ERR_NOT_FOUND, "no option named '%s'", name);
+        key = table[i].key;
+    }
+    return parse_value(options, opt_find(key), value, err);
+}
+
+igd_status igd_options_parse(igd_options *options, const char *name, const char *value)
+{
+    core_err err = {0};
+    if (!options || !name || !value)
+        return core_report(
+            NULL, &err,
+            core_fail(&err, IGD_ERR_INVALID_ARGUMENT, "options, name and value must not be NULL"));
+    return core_report(NULL, &err, opt_parse(options, name, value, &err));
 }
 
 size_t igd_option_count(void)

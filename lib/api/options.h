@@ -42,5 +42,7 @@ double opt_real(const igd_options *opts, igd_option key);
 /* Checks and sets a value (type and bounds). */
 igd_status opt_set_int(igd_options *opts, igd_option key, int64_t value, core_err *err);
 igd_status opt_set_real(igd_options *opts, igd_option key, double value, core_err *err);
+/* Sets an option by name (or number) from its text (an enumerated option also by value name). */
+igd_status opt_parse(igd_options *opts, const char *name, const char *value, core_err *err);
 
 #endif

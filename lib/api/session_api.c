@@ -42,10 +42,11 @@ static igd_status end_read(igd_session *s, core_err *err, igd_status st)
     return core_report(&s->err, err, st);
 }
 
-igd_status igd_session_detect(igd_session *session, const void *pixels, igd_pixel_type type,
-                              size_t count, size_t height, size_t width, size_t channels,
-                              size_t row_stride, size_t image_stride, double *scores,
-                              unsigned char *is_anomaly, double *parts, size_t parts_per_image)
+static igd_status detect(igd_session *session, const void *pixels, igd_pixel_type type,
+                         size_t count, size_t height, size_t width, size_t channels,
+                         size_t row_stride, size_t image_stride, double *scores,
+                         unsigned char *is_anomaly, double *parts, size_t parts_per_image,
+                         float *maps)
 {
     core_err err = {0};
     if (!session || !scores)
@@ -76,7 +77,7 @@ igd_status igd_session_detect(igd_session *session, const void *pixels, igd_pixe
     double *all = session->parts;
     if (st == IGD_OK)
         st = mdl_session_detect(session, session->views.items, count, parts ? parts_per_image : 0,
-                                scores, all, &err);
+                                scores, all, maps, &err);
     if (st == IGD_OK) {
         size_t keep = parts_per_image < IGD_PART_COUNT ? parts_per_image : IGD_PART_COUNT;
         for (size_t i = 0; i < count; i++) {
@@ -88,6 +89,30 @@ igd_status igd_session_detect(igd_session *session, const void *pixels, igd_pixe
         }
     }
     return end_read(session, &err, st);
+}
+
+igd_status igd_session_detect(igd_session *session, const void *pixels, igd_pixel_type type,
+                              size_t count, size_t height, size_t width, size_t channels,
+                              size_t row_stride, size_t image_stride, double *scores,
+                              unsigned char *is_anomaly, double *parts, size_t parts_per_image)
+{
+    return detect(session, pixels, type, count, height, width, channels, row_stride, image_stride,
+                  scores, is_anomaly, parts, parts_per_image, NULL);
+}
+
+igd_status igd_session_analyze(igd_session *session, const void *pixels, igd_pixel_type type,
+                               size_t count, size_t height, size_t width, size_t channels,
+                               size_t row_stride, size_t image_stride, double *scores,
+                               unsigned char *is_anomaly, double *parts, size_t parts_per_image,
+                               float *maps)
+{
+    if (!maps) {
+        core_err err = {0};
+        return core_report(session ? &session->err : NULL, &err,
+                           FAIL(&err, "maps must not be NULL"));
+    }
+    return detect(session, pixels, type, count, height, width, channels, row_stride, image_stride,
+                  scores, is_anomaly, parts, parts_per_image, maps);
 }
 
 igd_status igd_session_heatmap(igd_session *session, const void *pixels, igd_pixel_type type,

@@ -216,7 +216,7 @@ static igd_status score_samples(fit_run *r, size_t from, size_t to, double *scor
         st = load_views(r, &r->order[i], k, err);
         if (st != IGD_OK)
             break;
-        st = mdl_session_detect(s, r->views, k, 0, &scores[i - from], parts, err);
+        st = mdl_session_detect(s, r->views, k, 0, &scores[i - from], parts, NULL, err);
         release_views(r, k);
         i += k;
         progress(m, IGD_STAGE_CALIBRATE, i - from, to - from, NULL);

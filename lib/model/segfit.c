@@ -4,7 +4,7 @@
  * gives a seg_anomaly_share of them synthetic anomalies (synth.h) drawn from another image of the
  * chunk, and takes one step of the focal loss on their masks. The learning rate warms up over
  * WARMUP steps, then decays polynomially over the steps planned: seg_steps, or fewer when the
- * time budget (measured on the first steps) allows fewer. */
+ * time budget allows fewer at the pace measured so far (planned anew every MEASURE steps). */
 #include "model/fit.h"
 
 #include <math.h>
@@ -37,6 +37,7 @@ typedef struct seg_run {
     float *work;       /* one scaled image as floats */
     size_t work_cap;
     float *crops, *masks, *source, *scratch;
+    double paced; /* when the pace of steps began to be measured */
     core_rng rng;
 } seg_run;
 
@@ -160,12 +161,18 @@ static igd_status train_chunk(seg_run *r, uint64_t steps, uint64_t *done, uint64
         double loss = 0;
         CORE_TRY(mdl_seg_train_step(m, batch, r->crops, r->masks, lr, &loss, err));
         ++*done;
-        if (deadline > 0 && *done == MEASURE) {
-            /* Plan the decay over the steps the time budget allows. */
-            double per = (now() - started) / MEASURE;
-            double more = per > 0 ? (deadline - now()) / per : 0;
-            uint64_t fit = (uint64_t)(more > 0 ? more : 0) + MEASURE;
-            *planned = fit < *planned ? fit : *planned;
+        if (deadline > 0 && *done % MEASURE == 0) {
+            /* Plan the decay over the steps the time left allows at the pace so far (the first
+             * steps, which build the graphs, excluded once there are more). */
+            if (*done == MEASURE)
+                r->paced = now();
+            double t = now();
+            double per = *done > MEASURE ? (t - r->paced) / (double)(*done - MEASURE)
+                                         : (t - started) / MEASURE;
+            double more = per > 0 ? (deadline - t) / per : 0;
+            uint64_t fit = (uint64_t)(more > 0 ? more : 0) + *done;
+            *planned = fit < m->cfg.seg_steps ? fit : m->cfg.seg_steps;
+            *planned = *planned > *done ? *planned : *done + 1;
         }
         losses[IGD_LOSS_TOTAL] = loss;
         losses[IGD_LOSS_SEG] = loss;

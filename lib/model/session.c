@@ -180,8 +180,11 @@ static igd_status score_globals(igd_session *s, mdl_infer *inf, size_t first, in
     return IGD_OK;
 }
 
+static igd_status heatmaps(igd_session *s, const io_view *views, size_t n, float *maps,
+                           double *seg_terms, size_t stride, core_err *err);
+
 igd_status mdl_session_detect(igd_session *s, const io_view *views, size_t n, size_t wanted,
-                              double *scores, double *parts, core_err *err)
+                              double *scores, double *parts, float *maps, core_err *err)
 {
     igd_model *m = s->model;
     detect_state ds;
@@ -194,7 +197,10 @@ igd_status mdl_session_detect(igd_session *s, const io_view *views, size_t n, si
     if (mdl_has(m, MDL_LOCAL))
         for (size_t i = 0; i < n; i++)
             CORE_TRY(for_patches(s, &views[i], i, score_patches, &ds, err));
-    if (s->seg && (m->cfg.seg_score != 0 || wanted > IGD_PART_SEG))
+    if (maps) /* the heatmaps, and the head's terms from the same maps */
+        CORE_TRY(heatmaps(s, views, n, maps, s->seg ? parts + IGD_PART_SEG : NULL, IGD_PART_COUNT,
+                          err));
+    else if (s->seg && (m->cfg.seg_score != 0 || wanted > IGD_PART_SEG))
         for (size_t i = 0; i < n; i++) {
             const float *map;
             size_t sw, sh;
@@ -300,14 +306,18 @@ static igd_status draw_globals(igd_session *s, mdl_infer *inf, size_t first, int
 }
 
 /* Mixes the head's map of one image, resized to the image's size, into out: out becomes
- * (1 - w) out + w head. */
+ * (1 - w) out + w head; *term (may be NULL) receives the head's image term from the same map. */
 static igd_status mix_seg(igd_session *s, const io_view *v, float *out, float *scratch,
-                          core_err *err)
+                          double *term, core_err *err)
 {
     igd_model *m = s->model;
     const float *map;
     size_t sw, sh;
     CORE_TRY(mdl_seg_map(m, s->seg, v, &map, &sw, &sh, err));
+    if (term)
+        CORE_TRY(mdl_seg_term(m, s->seg, map, sw, sh, term, err));
+    if (m->cfg.seg_heatmap <= 0)
+        return IGD_OK;
     io_plane_resize(map, sw, sh, scratch, v->width, v->height);
     const float w = (float)m->cfg.seg_heatmap;
     const size_t plane = v->width * v->height;
@@ -318,6 +328,13 @@ static igd_status mix_seg(igd_session *s, const io_view *v, float *out, float *s
 
 igd_status mdl_session_heatmap(igd_session *s, const io_view *views, size_t n, float *maps,
                                core_err *err)
+{
+    return heatmaps(s, views, n, maps, NULL, 0, err);
+}
+
+/* The heatmaps; seg_terms (may be NULL) receives the head's term of image i at i * stride. */
+static igd_status heatmaps(igd_session *s, const io_view *views, size_t n, float *maps,
+                           double *seg_terms, size_t stride, core_err *err)
 {
     igd_model *m = s->model;
     if (s->seg && m->cfg.seg_heatmap >= 1.0) {
@@ -330,7 +347,8 @@ igd_status mdl_session_heatmap(igd_session *s, const io_view *views, size_t n, f
         for (size_t i = 0; i < n; i++) {
             float *out = maps + plane * i;
             memset(out, 0, plane * sizeof(float));
-            CORE_TRY(mix_seg(s, &views[i], out, s->scratch, err));
+            CORE_TRY(mix_seg(s, &views[i], out, s->scratch,
+                             seg_terms ? seg_terms + i * stride : NULL, err));
             io_plane_blur(out, views[0].width, views[0].height, m->cfg.smooth, s->scratch + plane);
         }
         return IGD_OK;
@@ -362,8 +380,9 @@ igd_status mdl_session_heatmap(igd_session *s, const io_view *views, size_t n, f
             for (size_t q = 0; q < plane; q++)
                 out[q] = (globals ? out[q] : 0.0f) + wl * s->scratch[q];
         }
-        if (s->seg && m->cfg.seg_heatmap > 0)
-            CORE_TRY(mix_seg(s, &views[i], out, s->scratch, err));
+        if (s->seg && (m->cfg.seg_heatmap > 0 || seg_terms))
+            CORE_TRY(mix_seg(s, &views[i], out, s->scratch,
+                             seg_terms ? seg_terms + i * stride : NULL, err));
         io_plane_blur(out, views[0].width, views[0].height, m->cfg.smooth, s->scratch + plane);
     }
     return IGD_OK;

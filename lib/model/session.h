@@ -30,9 +30,10 @@ igd_status mdl_session_create(igd_model *m, igd_session **out, core_err *err);
 void mdl_session_free(igd_session *s);
 /* parts: n x IGD_PART_COUNT, of which the caller wants the first `wanted`. With a zero
  * score_rec_weight, a model's decoder runs only when its reconstruction part is wanted (the
- * parts of a model that did not decode read 0). */
+ * parts of a model that did not decode read 0). maps (may be NULL) receives the heatmaps as
+ * mdl_session_heatmap draws them, the segmentation head's map computed once for both. */
 igd_status mdl_session_detect(igd_session *s, const io_view *views, size_t n, size_t wanted,
-                              double *scores, double *parts, core_err *err);
+                              double *scores, double *parts, float *maps, core_err *err);
 /* maps: per image height x width floats, images one after another. */
 igd_status mdl_session_heatmap(igd_session *s, const io_view *views, size_t n, float *maps,
                                core_err *err);

@@ -72,10 +72,11 @@ from .options import (
     option_key,
     option_names,
     options_table,
+    presets,
 )
 
 #: Version of these bindings.
-__version__ = "0.5.0"
+__version__ = "0.6.0"
 
 #: Path or name of the loaded library.
 library_path: str = _lib.path
@@ -205,6 +206,7 @@ __all__ = [
     "option_info",
     "option_key",
     "option_names",
+    "presets",
     "options_table",
     "quantile",
     "resize",

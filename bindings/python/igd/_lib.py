@@ -81,6 +81,10 @@ FUNCTIONS: Dict[str, Tuple[Any, Sequence[Any]]] = {
     "igd_options_get_int": (_STATUS, [_h, _enum, POINTER(c_int64)]),
     "igd_options_get_real": (_STATUS, [_h, _enum, _dblp]),
     "igd_options_parse": (_STATUS, [_h, _str, _str]),
+    "igd_options_apply_preset": (_STATUS, [_h, _str]),
+    "igd_preset_count": (_size, []),
+    "igd_preset_name": (_str, [_size]),
+    "igd_preset_help": (_str, [_size]),
     "igd_option_count": (_size, []),
     "igd_option_at": (_STATUS, [_size, _intp]),
     "igd_option_name": (_str, [_enum]),
@@ -167,6 +171,11 @@ FUNCTIONS: Dict[str, Tuple[Any, Sequence[Any]]] = {
     "igd_session_detect": (
         _STATUS,
         [_h, _buf, _enum, _size, _size, _size, _size, _size, _size, _buf, _buf, _buf, _size],
+    ),
+    "igd_session_analyze": (
+        _STATUS,
+        [_h, _buf, _enum, _size, _size, _size, _size, _size, _size, _buf, _buf, _buf, _size,
+         _buf],
     ),
     "igd_session_heatmap": (
         _STATUS,

@@ -60,6 +60,7 @@ class Stage(enum.IntEnum):
     TRAIN = 2
     CALIBRATE = 3
     NORMALIZE = 4
+    SEG = 5
 
 
 class LogLevel(enum.IntEnum):
@@ -81,6 +82,7 @@ class Loss(enum.IntEnum):
     MSSSIM = 4
     FOOLING = 5
     CRITIC = 6
+    SEG = 7
 
 
 class Part(enum.IntEnum):
@@ -94,6 +96,7 @@ class Part(enum.IntEnum):
     LOCAL = 5
     LOCAL_REC = 6
     LOCAL_CLASSIFIER = 7
+    SEG = 8
 
 
 class Classifier(enum.IntEnum):
@@ -524,6 +527,10 @@ class Model(Owned):
         """Scores images (see :meth:`Session.detect`); uses this thread's own session."""
         return self._thread_session().detect(images, parts=parts, decisions=decisions)
 
+    def analyze(self, images: Any) -> Tuple[Detection, np.ndarray]:
+        """Scores and heatmaps in one pass (see :meth:`Session.analyze`)."""
+        return self._thread_session().analyze(images)
+
     def heatmap(self, images: Any) -> np.ndarray:
         """Per-pixel anomaly maps (see :meth:`Session.heatmap`)."""
         return self._thread_session().heatmap(images)
@@ -621,6 +628,21 @@ class Session(Owned):
         if not parts and not decisions:
             return scores
         return Detection(scores, None if flags is None else flags.astype(bool), part_arr)
+
+    def analyze(self, images: Any) -> Tuple[Detection, np.ndarray]:
+        """Scores, parts, decisions (when the model has a threshold) and heatmaps in one pass
+        (igd_session_analyze): (Detection, maps (N, H, W) float32)."""
+        b = _arrays.batch(images)
+        scores = np.zeros(b.count, np.float64)
+        has_threshold = self.model.threshold is not None
+        flags = np.zeros(b.count, np.uint8) if has_threshold else None
+        part_arr = np.zeros((b.count, PART_COUNT), np.float64)
+        maps = np.zeros((b.count, b.height, b.width), np.float32)
+        if b.count:
+            self.model._call(_lib.lib.igd_session_analyze, self.handle, *b.args(),
+                             scores.ctypes.data, _arrays.address(flags),
+                             _arrays.address(part_arr), PART_COUNT, maps.ctypes.data)
+        return Detection(scores, None if flags is None else flags.astype(bool), part_arr), maps
 
     def heatmap(self, images: Any) -> np.ndarray:
         """Per-pixel anomaly maps at the images' size: (N, H, W) float32."""

@@ -101,6 +101,13 @@ def _table() -> "tuple[OptionInfo, ...]":
     return tuple(out)
 
 
+def presets() -> Dict[str, str]:
+    """The named presets and their one-line descriptions."""
+    lib = _lib.lib
+    return {lib.igd_preset_name(i).decode(): lib.igd_preset_help(i).decode()
+            for i in range(lib.igd_preset_count())}
+
+
 def option_names() -> List[str]:
     """The names of every option key, in numeric order."""
     return [info.name for info in options_table()]
@@ -155,11 +162,19 @@ class Options(Owned):
 
     _kind = "options"
 
-    def __init__(self, values: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> None:
+    def __init__(self, values: Optional[Mapping[str, Any]] = None, *,
+                 preset: Optional[str] = None, **kwargs: Any) -> None:
         out = ctypes.c_void_p()
         _lib.lib.igd_options_create(ctypes.byref(out))
         self._own(out.value, _lib.lib.igd_options_free)
+        if preset is not None:
+            self.apply_preset(preset)
         self.update(values or {}, **kwargs)
+
+    def apply_preset(self, name: str) -> None:
+        """Applies a named preset (see presets()) over the current values; options set
+        afterwards override it. Experimental: preset values may change between releases."""
+        _lib.lib.igd_options_apply_preset(self.handle, str(name).encode())
 
     @classmethod
     def _adopt(cls, handle: int) -> "Options":
