@@ -363,6 +363,7 @@ static void model_seeds(void)
     model_seed("nets", "3", NULL, NULL, "both");
     model_seed("classifier", "svdd", NULL, NULL, "svdd");
     model_seed("nets", "3", "memory_size", "3", "memory");
+    model_seed("seg_width", "2", "seg_tile", "16", "seg");
 }
 
 /* ---- options ---- */

@@ -85,7 +85,8 @@ static const igd_status ANY_VERDICT[] = {IGD_OK, IGD_ERR_CORRUPT, IGD_ERR_UNSUPP
 START_TEST(test_valid_files_load_within_bounds)
 {
     rel_alloc_install();
-    static const char *const extra[] = {NULL, "channels=3", "nets=3", "nets=3,memory_size=3"};
+    static const char *const extra[] = {NULL, "channels=3", "nets=3", "nets=3,memory_size=3",
+                                        "seg_width=2,seg_tile=16"};
     make_fixture(extra[_i]);
     load_checked(fx.plain, fx.plain_size, ONLY_OK, "plain");
     load_checked(fx.opt, fx.opt_size, ONLY_OK, "with optimiser");
@@ -306,8 +307,8 @@ START_TEST(test_hostile_header)
     rel_put_u32(h.data + 8, 0);
     expect(&h, true, IGD_ERR_CORRUPT, "version 0");
     h = start(P, N, 0);
-    rel_put_u32(h.data + 8, 2);
-    expect(&h, true, IGD_ERR_UNSUPPORTED, "version 2 (future)");
+    rel_put_u32(h.data + 8, 3);
+    expect(&h, true, IGD_ERR_UNSUPPORTED, "version 3 (future)");
     h = start(P, N, 0);
     rel_put_u32(h.data + 8, UINT32_MAX);
     expect(&h, true, IGD_ERR_UNSUPPORTED, "version 2^32-1");
@@ -666,6 +667,37 @@ START_TEST(test_null_and_empty)
 END_TEST
 
 /* One test case per test, so that CK_RUN_CASE can pick one. */
+/* The segmentation head's section (SEGN): unknown, missing while the options promise a head, or
+ * holding a non-finite weight, it is refused without leaks. */
+START_TEST(test_hostile_seg)
+{
+    rel_alloc_install();
+    make_fixture("seg_width=2,seg_tile=16");
+    const size_t n = fx.plain_size;
+    unsigned char *f = malloc(n);
+    const size_t at = rel_find_section(fx.plain, n, "SEGN");
+    ck_assert(at > 0);
+    memcpy(f, fx.plain, n);
+    memcpy(f + at, "SEGX", 4);
+    rel_fix_trailer(f, n);
+    load_checked(f, n, REJECTED, "an unknown head section");
+    /* SEGN is the last section: without it the file ends with the trailer after NETG. */
+    memcpy(f, fx.plain, n);
+    ck_assert_uint_eq(at + 16 + rel_get_u64(fx.plain + at + 8) + 8, n);
+    rel_fix_trailer(f, at + 8);
+    load_checked(f, at + 8, ONLY_CORRUPT, "a head promised but missing");
+    /* The first weight: after the header (16), steps (8), count (4), rank (4), 4 dims (32) and
+     * the kind (4). */
+    memcpy(f, fx.plain, n);
+    ck_assert_uint_eq(rel_get_u32(f + at + 16 + 8 + 4), 4);
+    rel_put_u32(f + at + 16 + 8 + 4 + 4 + 32 + 4, 0x7fc00000u);
+    rel_fix_trailer(f, n);
+    load_checked(f, n, ONLY_CORRUPT, "a NaN in the head");
+    free(f);
+    drop_fixture();
+}
+END_TEST
+
 static void add(Suite *s, const char *name, const TTest *test, int loops)
 {
     TCase *tc = tcase_create(name);
@@ -680,7 +712,7 @@ static void add(Suite *s, const char *name, const TTest *test, int loops)
 Suite *make_modelfile_matrix_suite(void)
 {
     Suite *s = suite_create("modelfile_matrix");
-    add(s, "valid", test_valid_files_load_within_bounds, 4);
+    add(s, "valid", test_valid_files_load_within_bounds, 5);
     add(s, "prefixes", test_every_prefix, 0);
     add(s, "header_flips", test_header_and_trailer_flips, 0);
     add(s, "payload_flips", test_payload_flips, 0);
@@ -690,6 +722,7 @@ Suite *make_modelfile_matrix_suite(void)
     add(s, "older_files", test_files_without_newer_options, 0);
     add(s, "hostile_values", test_hostile_values, 0);
     add(s, "hostile_memory", test_hostile_memory, 0);
+    add(s, "hostile_seg", test_hostile_seg, 0);
     add(s, "null_and_empty", test_null_and_empty, 0);
     return s;
 }
