@@ -235,9 +235,12 @@ igd_status mdl_seg_fit(igd_model *m, const igd_dataset *ds, const size_t *idx, s
     bool all = false;
     while (st == IGD_OK && done < planned) {
         if (!all) {
+            const double t0 = now();
             st = load_chunk(&r, first, &loaded, err);
             if (st != IGD_OK)
                 break;
+            mdl_log(m, IGD_LOG_DEBUG, "segmentation head: %zu images loaded in %.1f s", loaded,
+                    now() - t0);
             all = first == 0 && loaded == n;
         }
         uint64_t share =
