@@ -637,13 +637,10 @@ IGD_API IGD_NODISCARD igd_status igd_session_heatmap(igd_session *session, const
 /* igd_session_detect and igd_session_heatmap in one call: scores, decisions, parts and maps
  * exactly as those give them, the segmentation head's map computed once for both (the two
  * calls would compute it twice). maps must not be NULL. */
-IGD_API IGD_NODISCARD igd_status igd_session_analyze(igd_session *session, const void *pixels,
-                                                     igd_pixel_type type, size_t count,
-                                                     size_t height, size_t width, size_t channels,
-                                                     size_t row_stride, size_t image_stride,
-                                                     double *scores, unsigned char *is_anomaly,
-                                                     double *parts, size_t parts_per_image,
-                                                     float *maps);
+IGD_API IGD_NODISCARD igd_status igd_session_analyze(
+    igd_session *session, const void *pixels, igd_pixel_type type, size_t count, size_t height,
+    size_t width, size_t channels, size_t row_stride, size_t image_stride, double *scores,
+    unsigned char *is_anomaly, double *parts, size_t parts_per_image, float *maps);
 /* Latents of one model: for the global model one per image (count * latent_size floats); for the
  * local model one per patch, patches in row-major grid order (query the grid with
  * igd_session_patch_grid). */

@@ -11,27 +11,52 @@ typedef struct preset {
 } preset;
 
 /* The library's defaults, which suit small centred grey images such as digits and clothing. */
-static const char *const digits[] = {"channels=1", "nets=1", "global_size=32", "seg_width=0",
-                                     NULL};
+static const char *const digits[] = {"channels=1", "nets=1", "global_size=32", "seg_width=0", NULL};
 
 /* Textured surfaces (fabric, metal, wood, tiles) with small or thin defects: the segmentation
  * head at half resolution takes most of the training time and gives heatmaps and scores; a small
  * global IGD model still trains (its terms are available through the score weights). */
-static const char *const texture[] = {
-    "channels=1",           "nets=1",          "global_size=32",      "epochs=5",
-    "seg_width=16",         "seg_depth=3",     "seg_tile=64",         "seg_batch=16",
-    "seg_scale=0.5",        "seg_steps=4000",  "seg_time_share=0.9",  "seg_learning_rate=0.002",
-    "seg_synth=15",         "seg_smooth=2",    "seg_heatmap_weight=1", "score_rec_weight=0",
-    "score_gauss_weight=0", "heatmap_smooth=4", NULL};
+static const char *const texture[] = {"channels=1",
+                                      "nets=1",
+                                      "global_size=32",
+                                      "epochs=5",
+                                      "seg_width=16",
+                                      "seg_depth=3",
+                                      "seg_tile=64",
+                                      "seg_batch=16",
+                                      "seg_scale=0.5",
+                                      "seg_steps=4000",
+                                      "seg_time_share=0.9",
+                                      "seg_learning_rate=0.002",
+                                      "seg_synth=15",
+                                      "seg_smooth=2",
+                                      "seg_heatmap_weight=1",
+                                      "score_rec_weight=0",
+                                      "score_gauss_weight=0",
+                                      "heatmap_smooth=4",
+                                      NULL};
 
 /* Colour photographs of objects: as texture, in colour and at a quarter of the resolution, with
  * the global IGD model's terms kept in scores for anomalies of the whole object. */
-static const char *const object[] = {
-    "channels=3",          "nets=1",         "global_size=64",     "epochs=5",
-    "seg_width=16",        "seg_depth=3",    "seg_tile=64",        "seg_batch=16",
-    "seg_scale=0.25",      "seg_steps=4000", "seg_time_share=0.8", "seg_learning_rate=0.002",
-    "seg_synth=15",        "seg_smooth=2",   "seg_heatmap_weight=1", "score_rec_weight=0",
-    "score_gauss_weight=0.2", "heatmap_smooth=4", NULL};
+static const char *const object[] = {"channels=3",
+                                     "nets=1",
+                                     "global_size=64",
+                                     "epochs=5",
+                                     "seg_width=16",
+                                     "seg_depth=3",
+                                     "seg_tile=64",
+                                     "seg_batch=16",
+                                     "seg_scale=0.25",
+                                     "seg_steps=4000",
+                                     "seg_time_share=0.8",
+                                     "seg_learning_rate=0.002",
+                                     "seg_synth=15",
+                                     "seg_smooth=2",
+                                     "seg_heatmap_weight=1",
+                                     "score_rec_weight=0",
+                                     "score_gauss_weight=0.2",
+                                     "heatmap_smooth=4",
+                                     NULL};
 
 static const preset presets[] = {
     {"digits", "the defaults: small centred grey images (digits, clothing); a global IGD model",

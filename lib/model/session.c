@@ -198,8 +198,8 @@ igd_status mdl_session_detect(igd_session *s, const io_view *views, size_t n, si
         for (size_t i = 0; i < n; i++)
             CORE_TRY(for_patches(s, &views[i], i, score_patches, &ds, err));
     if (maps) /* the heatmaps, and the head's terms from the same maps */
-        CORE_TRY(heatmaps(s, views, n, maps, s->seg ? parts + IGD_PART_SEG : NULL, IGD_PART_COUNT,
-                          err));
+        CORE_TRY(
+            heatmaps(s, views, n, maps, s->seg ? parts + IGD_PART_SEG : NULL, IGD_PART_COUNT, err));
     else if (s->seg && (m->cfg.seg_score != 0 || wanted > IGD_PART_SEG))
         for (size_t i = 0; i < n; i++) {
             const float *map;

@@ -337,6 +337,7 @@ igd_status mdl_train_step(igd_model *m, int id, const io_view *views, size_t cou
         losses[IGD_LOSS_MSSSIM] = terms.ms;
         losses[IGD_LOSS_FOOLING] = terms.fool;
         losses[IGD_LOSS_CRITIC] = terms.critic;
+        losses[IGD_LOSS_SEG] = 0; /* the segmentation head trains on its own */
     }
     return IGD_OK;
 }

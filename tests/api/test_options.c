@@ -134,6 +134,53 @@ START_TEST(error_paths)
 }
 END_TEST
 
+START_TEST(presets)
+{
+    ck_assert_uint_eq(igd_preset_count(), 3);
+    ck_assert_str_eq(igd_preset_name(0), "digits");
+    ck_assert_ptr_nonnull(igd_preset_help(1));
+    ck_assert_ptr_null(igd_preset_name(3));
+    ck_assert_ptr_null(igd_preset_help(99));
+    igd_options *o;
+    ck_assert_igd_ok(igd_options_create(&o));
+    int64_t v;
+    double r;
+    /* Every preset applies, and each makes a model. */
+    for (size_t i = 0; i < igd_preset_count(); i++) {
+        igd_options *p;
+        ck_assert_igd_ok(igd_options_create(&p));
+        ck_assert_igd_ok(igd_options_apply_preset(p, igd_preset_name(i)));
+        igd_model *m;
+        ck_assert_igd_ok(igd_model_create(p, &m));
+        igd_model_free(m);
+        igd_options_free(p);
+    }
+    /* Over the current values: keys the preset names change, the others stay. */
+    ck_assert_igd_ok(igd_options_set_int(o, IGD_OPT_SEED, 42));
+    ck_assert_igd_ok(igd_options_apply_preset(o, "TEXTURE"));
+    ck_assert_igd_ok(igd_options_get_int(o, IGD_OPT_SEG_WIDTH, &v));
+    ck_assert_int_gt(v, 0);
+    ck_assert_igd_ok(igd_options_get_real(o, IGD_OPT_SEG_SCALE, &r));
+    ck_assert_double_eq(r, 0.5);
+    ck_assert_igd_ok(igd_options_get_int(o, IGD_OPT_SEED, &v));
+    ck_assert_int_eq(v, 42);
+    ck_assert_igd_ok(igd_options_apply_preset(o, "object"));
+    ck_assert_igd_ok(igd_options_get_int(o, IGD_OPT_CHANNELS, &v));
+    ck_assert_int_eq(v, 3);
+    ck_assert_igd_ok(igd_options_apply_preset(o, "digits"));
+    ck_assert_igd_ok(igd_options_get_int(o, IGD_OPT_SEG_WIDTH, &v));
+    ck_assert_int_eq(v, 0);
+    /* Errors leave the options unchanged. */
+    ck_assert_int_eq(igd_options_apply_preset(o, "nope"), IGD_ERR_NOT_FOUND);
+    ck_assert_ptr_nonnull(strstr(igd_last_error(), "texture"));
+    ck_assert_int_eq(igd_options_apply_preset(NULL, "digits"), IGD_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(igd_options_apply_preset(o, NULL), IGD_ERR_INVALID_ARGUMENT);
+    ck_assert_igd_ok(igd_options_get_int(o, IGD_OPT_CHANNELS, &v));
+    ck_assert_int_eq(v, 1);
+    igd_options_free(o);
+}
+END_TEST
+
 START_TEST(out_of_memory)
 {
     tu_alloc_install();
@@ -162,6 +209,7 @@ Suite *make_options_suite(void)
     tcase_add_test(t, every_option_is_described);
     tcase_add_test(t, parse_by_name_number_and_enum);
     tcase_add_test(t, error_paths);
+    tcase_add_test(t, presets);
     tcase_add_test(t, out_of_memory);
     suite_add_tcase(s, t);
     return s;

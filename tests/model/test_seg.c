@@ -185,7 +185,7 @@ static igd_options *head_options(void)
     ck_assert_igd_ok(igd_options_set_int(o, IGD_OPT_SEG_WIDTH, 8));
     ck_assert_igd_ok(igd_options_set_int(o, IGD_OPT_SEG_DEPTH, 2));
     ck_assert_igd_ok(igd_options_set_int(o, IGD_OPT_SEG_TILE, 32));
-    ck_assert_igd_ok(igd_options_set_int(o, IGD_OPT_SEG_STEPS, 250));
+    ck_assert_igd_ok(igd_options_set_int(o, IGD_OPT_SEG_STEPS, 200));
     ck_assert_igd_ok(igd_options_set_int(o, IGD_OPT_SEG_BATCH, 8));
     ck_assert_igd_ok(igd_options_set_int(o, IGD_OPT_THREADS, 2));
     /* Scores from the head alone. */
@@ -267,12 +267,24 @@ START_TEST(head_localises_defects_it_never_saw)
     float *map2 = malloc(sizeof(float) * lh * lw);
     ck_assert_igd_ok(igd_session_heatmap(s2, longimg, IGD_PIXEL_U8, 1, lh, lw, 1, 0, 0, map2));
     ck_assert_mem_eq(longmap, map2, sizeof(float) * lh * lw);
-    double a, b;
-    ck_assert_igd_ok(
-        igd_session_detect(s, longimg, IGD_PIXEL_U8, 1, lh, lw, 1, 0, 0, &a, NULL, NULL, 0));
+    double a, b, parts[IGD_PART_COUNT], parts2[IGD_PART_COUNT];
+    ck_assert_igd_ok(igd_session_detect(s, longimg, IGD_PIXEL_U8, 1, lh, lw, 1, 0, 0, &a, NULL,
+                                        parts, IGD_PART_COUNT));
     ck_assert_igd_ok(
         igd_session_detect(s2, longimg, IGD_PIXEL_U8, 1, lh, lw, 1, 0, 0, &b, NULL, NULL, 0));
     ck_assert_double_eq(a, b);
+    /* Score and map in one call: the same as the two calls. */
+    ck_assert_igd_ok(igd_session_analyze(s2, longimg, IGD_PIXEL_U8, 1, lh, lw, 1, 0, 0, &b, NULL,
+                                         parts2, IGD_PART_COUNT, map2));
+    ck_assert_double_eq(a, b);
+    ck_assert_mem_eq(parts, parts2, sizeof parts);
+    ck_assert_mem_eq(longmap, map2, sizeof(float) * lh * lw);
+    ck_assert_int_eq(
+        igd_session_analyze(s2, longimg, IGD_PIXEL_U8, 1, lh, lw, 1, 0, 0, &b, NULL, NULL, 0, NULL),
+        IGD_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(igd_session_analyze(NULL, longimg, IGD_PIXEL_U8, 1, lh, lw, 1, 0, 0, &b, NULL,
+                                         NULL, 0, map2),
+                     IGD_ERR_INVALID_ARGUMENT);
     /* Mixed heatmaps: a share of the IGD model's map beside the head's. */
     ck_assert_igd_ok(igd_model_set_option_real(back, IGD_OPT_SEG_HEATMAP_WEIGHT, 0.5));
     igd_session_free(s2);

@@ -124,8 +124,9 @@ def test_scores_heatmaps_latents_equal_c(c_program, model_path, tmp_path, channe
     latent = 8
     c_scores = np.frombuffer(raw, np.float64, n)
     off = n * 8
-    c_parts = np.frombuffer(raw, np.float64, n * 8, off).reshape(n, 8)
-    off += n * 8 * 8
+    parts = len(igd.Part)
+    c_parts = np.frombuffer(raw, np.float64, n * parts, off).reshape(n, parts)
+    off += n * parts * 8
     c_maps = np.frombuffer(raw, np.float32, n * h * w, off).reshape(n, h, w)
     off += n * h * w * 4
     c_z = np.frombuffer(raw, np.float32, n * latent, off).reshape(n, latent)

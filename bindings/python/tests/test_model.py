@@ -22,7 +22,7 @@ def test_create_save_load(tmp_path, train_images, test_images):
     m.estep(train_images)
     losses = m.train_step(train_images[:8])
     assert set(losses) == {"total", "classifier", "reconstruction", "mae", "msssim",
-                           "fooling", "critic"}
+                           "fooling", "critic", "seg"}
     assert all(np.isfinite(v) for v in losses.values())
     m.save(tmp_path / "a.igd")
     m.save(tmp_path / "b.igd", optimizer=True)
@@ -115,7 +115,7 @@ def test_detect_parts_and_decisions(model, test_images):
     d = model.detect(test_images, parts=True, decisions=True)
     assert isinstance(d, igd.Detection)
     assert np.array_equal(d.scores, scores)
-    assert d.parts.shape == (6, 8)
+    assert d.parts.shape == (6, 9)
     assert np.array_equal(d.parts[:, igd.Part.SCORE], scores)
     assert np.allclose(d.parts[:, igd.Part.NORMALIZED], model.normalize_scores(scores))
     assert np.allclose(d.parts[:, igd.Part.GLOBAL], scores)
@@ -267,3 +267,30 @@ def test_models_are_collected(model_bytes, test_images):
     del m
     gc.collect()
     assert ref() is None
+
+
+def test_presets_and_the_segmentation_head():
+    names = igd.presets()
+    assert list(names) == ["digits", "texture", "object"] and all(names.values())
+    o = igd.Options(preset="texture", seed=3)
+    assert o["seg_width"] > 0 and o["seg_scale"] == 0.5 and o["seed"] == 3
+    with pytest.raises(igd.NotFoundError):
+        igd.Options(preset="nope")
+    # A tiny head, trained briefly on textures through fit.
+    rng = np.random.default_rng(0)
+    y, x = np.mgrid[0:40, 0:56]
+    train = np.stack([(127 + 60 * np.sin(0.9 * x + 0.2 * y + p)).astype(np.uint8)
+                      for p in rng.random(12) * 6])
+    m = igd.Model(TINY, epochs=0, seg_width=4, seg_depth=2, seg_tile=16, seg_steps=20,
+                  score_rec_weight=0, score_gauss_weight=0)
+    m.fit(train)
+    test = train[:3].copy()
+    test[1, 10:14, 20:40] = 0
+    det, maps = m.analyze(test)
+    assert maps.shape == (3, 40, 56) and np.all((maps >= 0) & (maps <= 1))
+    assert np.allclose(det.scores, det.parts[:, igd.Part.SEG])
+    assert det.decisions is not None
+    np.testing.assert_array_equal(det.scores, m.detect(test))
+    np.testing.assert_array_equal(maps, m.heatmap(test))
+    again = igd.Model.from_bytes(m.to_bytes())
+    np.testing.assert_array_equal(again.heatmap(test), maps)
