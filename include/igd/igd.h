@@ -251,8 +251,17 @@ typedef enum igd_option {
                                       * heatmaps; the IGD models' maps take the rest (1) */
     IGD_OPT_SEG_SMOOTH = 92,         /* real [runtime]: Gaussian sigma, in pixels of the scaled
                                       * image, smoothing the head's map before its maximum (2) */
-    IGD_OPT_SEG_ANOMALY_SHARE = 93   /* real: share of training crops given synthetic anomalies
+    IGD_OPT_SEG_ANOMALY_SHARE = 93,  /* real: share of training crops given synthetic anomalies
                                       * (0.5) */
+    /* Native resolution (experimental) */
+    IGD_OPT_LOCAL_SCALE = 94,     /* real: when > 0, the local model cuts its patches from the image
+                                   * scaled by this with its aspect kept (each side at least
+                                   * patch_size) instead of from an image_size square, and a patch
+                                   * memory keeps one position for all patches (images may differ
+                                   * in size); 0 = the square (0) */
+    IGD_OPT_GLOBAL_LETTERBOX = 95 /* int 0/1: the global model sees the whole image with its
+                                   * aspect kept, centred in its square and mirrored into the
+                                   * margins, instead of squashed (0) */
 } igd_option;
 
 typedef enum igd_option_type { IGD_TYPE_INT = 1, IGD_TYPE_REAL = 2 } igd_option_type;
@@ -650,7 +659,9 @@ IGD_API IGD_NODISCARD igd_status igd_session_encode(igd_session *session, igd_ne
                                                     size_t channels, size_t row_stride,
                                                     size_t image_stride, float *latents,
                                                     size_t capacity);
-/* Patches per image of the local model (rows x cols of the stride grid). */
+/* Patches per image of the local model (rows x cols of the stride grid); IGD_ERR_STATE with
+ * IGD_OPT_LOCAL_SCALE, where the grid depends on each image's size (there the local latents of
+ * igd_session_encode follow the grid of the scaled image, rows of patches of patch_stride). */
 IGD_API IGD_NODISCARD igd_status igd_session_patch_grid(const igd_session *session, size_t *rows,
                                                         size_t *cols);
 

@@ -160,6 +160,12 @@ static const opt_def table[OPT_COUNT] = {
     {IGD_OPT_SEG_ANOMALY_SHARE, "seg_anomaly_share", R, 0, 1, 0.5, false, NULL,
      "share of the segmentation head's training crops given synthetic anomalies "
      "(experimental)"},
+    {IGD_OPT_LOCAL_SCALE, "local_scale", R, 0, 4, 0, false, NULL,
+     "when > 0, the local model's patches come from the image scaled by this, aspect kept, "
+     "instead of an image_size square; a memory then keeps one position (experimental)"},
+    {IGD_OPT_GLOBAL_LETTERBOX, "global_letterbox", I, 0, 1, 0, false, NULL,
+     "the global model sees the image with its aspect kept, mirrored into the square's margins "
+     "(experimental)"},
 };
 
 #undef I

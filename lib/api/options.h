@@ -22,7 +22,7 @@ typedef struct opt_def {
     const char *help;
 } opt_def;
 
-enum { OPT_COUNT = 72 };
+enum { OPT_COUNT = 74 };
 
 struct igd_options {
     opt_value v[OPT_COUNT];

@@ -163,6 +163,10 @@ igd_status igd_session_patch_grid(const igd_session *session, size_t *rows, size
     if (!mdl_has(m, MDL_LOCAL))
         return core_report(NULL, &err,
                            core_fail(&err, IGD_ERR_STATE, "the model has no local model"));
+    if (m->cfg.local_scale > 0)
+        return core_report(NULL, &err,
+                           core_fail(&err, IGD_ERR_STATE,
+                                     "with local_scale the grid depends on each image's size"));
     size_t cells =
         (size_t)mdl_grid_count(m->cfg.image_size, m->cfg.arch[MDL_LOCAL].size, m->cfg.patch_stride);
     *rows = *cols = cells;

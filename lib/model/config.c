@@ -120,5 +120,7 @@ igd_status mdl_config_from_options(const igd_options *o, mdl_config *c, core_err
     c->seg_heatmap = opt_real(o, IGD_OPT_SEG_HEATMAP_WEIGHT);
     c->seg_smooth = opt_real(o, IGD_OPT_SEG_SMOOTH);
     c->seg_anomaly_share = opt_real(o, IGD_OPT_SEG_ANOMALY_SHARE);
+    c->local_scale = opt_real(o, IGD_OPT_LOCAL_SCALE);
+    c->letterbox = opt_int(o, IGD_OPT_GLOBAL_LETTERBOX) != 0;
     return IGD_OK;
 }

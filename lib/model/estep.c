@@ -21,10 +21,13 @@ void mdl_classifier(const igd_model *m, const mdl_net *net, const float *z, int 
 static igd_status memory_begin(igd_model *m, mdl_net *net, core_err *err)
 {
     const int side = m->cfg.image_size, p = net->arch.size, s = net->estep_stride;
-    const int cells = net->id == MDL_GLOBAL ? 1 : mdl_grid_count(side, p, s);
+    /* With local_scale images differ in size, so positions mean nothing across them: one
+     * position holds every patch. */
+    const bool one = net->id == MDL_GLOBAL || m->cfg.local_scale > 0;
+    const int cells = one ? 1 : mdl_grid_count(side, p, s);
     mdl_memory *mem = &net->building;
     CORE_TRY(mdl_memory_init(mem, net->arch.latent, (size_t)cells * cells, NULL, NULL, err));
-    for (size_t i = 0; net->id == MDL_LOCAL && i < mem->positions; i++) {
+    for (size_t i = 0; !one && i < mem->positions; i++) {
         mem->y[i] = mdl_grid_offset(side, p, s, (int)i / cells);
         mem->x[i] = mdl_grid_offset(side, p, s, (int)i % cells);
     }
@@ -99,22 +102,23 @@ igd_status mdl_estep_add(igd_model *m, int id, const io_view *views, size_t coun
     int k = 0, cell[LOCAL_BATCH] = {0};
     for (size_t i = 0; i < count; i++) {
         if (id == MDL_GLOBAL) {
-            mdl_pre_global(m, &views[i], inf->pix + per * (size_t)k);
+            mdl_pre_global(m, &views[i], inf->pix + per * (size_t)k, m->global_scratch);
             if (++k == inf->batch) {
                 CORE_TRY(flush(m, net, k, cell, err));
                 k = 0;
             }
             continue;
         }
-        const int side = m->cfg.image_size, p = inf->side, s = net->estep_stride;
-        const int cells = mdl_grid_count(side, p, s);
-        mdl_pre_image(m, &views[i], m->patch_image);
-        for (int gy = 0; gy < cells; gy++)
-            for (int gx = 0; gx < cells; gx++) {
-                mdl_cut_patch(m->patch_image, inf->channels, side, p,
-                              mdl_grid_offset(side, p, s, gy), mdl_grid_offset(side, p, s, gx),
-                              inf->pix + per * (size_t)k);
-                cell[k] = gy * cells + gx;
+        const int p = inf->side, s = net->estep_stride;
+        int h, w;
+        CORE_TRY(mdl_pre_local(m, &views[i], &m->patch_image, &m->patch_image_cap, &h, &w, err));
+        const int rows = mdl_grid_count(h, p, s), cols = mdl_grid_count(w, p, s);
+        const bool one = m->cfg.local_scale > 0;
+        for (int gy = 0; gy < rows; gy++)
+            for (int gx = 0; gx < cols; gx++) {
+                mdl_cut_patch(m->patch_image, inf->channels, h, w, p, mdl_grid_offset(h, p, s, gy),
+                              mdl_grid_offset(w, p, s, gx), inf->pix + per * (size_t)k);
+                cell[k] = one ? 0 : gy * cols + gx;
                 if (++k == inf->batch) {
                     CORE_TRY(flush(m, net, k, cell, err));
                     k = 0;

@@ -73,37 +73,40 @@ static igd_status measure_pixels(fit_run *r, core_err *err)
 {
     igd_model *m = r->m;
     const int id = mdl_has(m, MDL_GLOBAL) ? MDL_GLOBAL : MDL_LOCAL;
-    const int side = id == MDL_GLOBAL ? m->cfg.arch[MDL_GLOBAL].size : m->cfg.image_size;
     const int ch = m->cfg.channels;
-    const size_t plane = (size_t)side * side;
-    float *buf = core_malloc_array(plane * (size_t)ch, sizeof(float));
-    if (!buf)
-        return core_fail(err, IGD_ERR_OUT_OF_MEMORY, "allocating a statistics buffer");
-    double sum[MDL_MAX_CHANNELS] = {0}, sq[MDL_MAX_CHANNELS] = {0};
+    const size_t side = (size_t)m->cfg.arch[MDL_GLOBAL].size;
+    float *buf = NULL;
+    size_t cap = 0;
+    double sum[MDL_MAX_CHANNELS] = {0}, sq[MDL_MAX_CHANNELS] = {0}, total = 0;
     const size_t ntrain = r->n - r->held;
-    igd_status st = IGD_OK;
+    igd_status st = id == MDL_GLOBAL ? mdl_grow(&buf, &cap, side * side * (size_t)ch, err) : IGD_OK;
     for (size_t i = 0; i < ntrain && st == IGD_OK; i++) {
         st = load_views(r, &r->order[r->held + i], 1, err);
         if (st != IGD_OK)
             break;
-        if (id == MDL_GLOBAL)
-            mdl_pre_global(m, &r->views[0], buf);
-        else
-            mdl_pre_image(m, &r->views[0], buf);
+        size_t plane = side * side;
+        if (id == MDL_GLOBAL) {
+            mdl_pre_global(m, &r->views[0], buf, m->global_scratch);
+        } else {
+            int h = 0, w = 0;
+            st = mdl_pre_local(m, &r->views[0], &buf, &cap, &h, &w, err);
+            plane = (size_t)h * (size_t)w;
+        }
         release_views(r, 1);
-        for (int c = 0; c < ch; c++)
+        for (int c = 0; c < ch && st == IGD_OK; c++)
             for (size_t k = 0; k < plane; k++) {
                 double v = buf[(size_t)c * plane + k];
                 sum[c] += v;
                 sq[c] += v * v;
             }
+        total += (double)plane;
         if (i % 256 == 0)
             progress(m, IGD_STAGE_NORMALIZE, i, ntrain, NULL);
     }
-    core_free(buf);
+    core_free_aligned(buf);
     if (st != IGD_OK)
         return st;
-    const double count = (double)ntrain * (double)plane;
+    const double count = total;
     for (int c = 0; c < ch; c++) {
         double mean = sum[c] / count, var = sq[c] / count - mean * mean;
         m->mean[c] = mean;

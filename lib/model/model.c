@@ -90,6 +90,7 @@ void mdl_free(igd_model *m)
         net_fini(&m->net[i]);
     mdl_seg_fini(&m->seg);
     core_free_aligned(m->patch_image);
+    core_free_aligned(m->global_scratch);
     api_views_free(&m->views);
     nn_ctx_fini(&m->ctx);
     pthread_rwlock_destroy(&m->lock);
@@ -191,12 +192,16 @@ igd_status mdl_create_limited(const igd_options *opts, size_t max_param_bytes, i
     if (st == IGD_OK)
         st = mdl_seg_create(m, err);
     if (st == IGD_OK && mdl_has(m, MDL_LOCAL)) {
-        size_t bytes;
+        size_t floats;
         if (!core_mul4_size((size_t)m->cfg.image_size, (size_t)m->cfg.image_size,
-                            (size_t)m->cfg.channels, sizeof(float), &bytes))
+                            (size_t)m->cfg.channels, 1, &floats))
             st = core_fail(err, IGD_ERR_INVALID_ARGUMENT, "image_size too large");
-        else if (!(m->patch_image = core_malloc_aligned(bytes)))
-            st = core_fail(err, IGD_ERR_OUT_OF_MEMORY, "allocating the patch image");
+        else
+            st = mdl_grow(&m->patch_image, &m->patch_image_cap, floats, err);
+    }
+    if (st == IGD_OK && mdl_has(m, MDL_GLOBAL)) {
+        size_t side = (size_t)m->cfg.arch[MDL_GLOBAL].size, cap = 0;
+        st = mdl_grow(&m->global_scratch, &cap, side * side * (size_t)m->cfg.channels, err);
     }
     if (st != IGD_OK) {
         mdl_free(m);

@@ -54,6 +54,8 @@ typedef struct mdl_config {
     double seg_score, seg_heatmap, seg_smooth;
     int seg_batch, seg_synth;
     uint64_t seg_steps;
+    double local_scale; /* IGD_OPT_LOCAL_SCALE: 0 = the image_size square */
+    bool letterbox;     /* IGD_OPT_GLOBAL_LETTERBOX */
 } mdl_config;
 
 igd_status mdl_config_from_options(const igd_options *o, mdl_config *c, core_err *err);
@@ -126,9 +128,11 @@ struct igd_model {
     bool has_threshold;
     double threshold;
     core_rng rng;
-    nn_ctx ctx;            /* training and E-step */
-    float *patch_image;    /* image_size^2 x channels: an image resized for patch cutting */
-    pthread_rwlock_t lock; /* readers: detection; writers: every mutating call */
+    nn_ctx ctx;             /* training and E-step */
+    float *patch_image;     /* an image as the local model sees it, for patch cutting */
+    size_t patch_image_cap; /* its floats */
+    float *global_scratch;  /* channels x global_size^2: mdl_pre_global's work (writers only) */
+    pthread_rwlock_t lock;  /* readers: detection; writers: every mutating call */
     mdl_callbacks cb;
     api_views views; /* the API's views of the batch of the running mutating call */
     core_err err;
@@ -151,13 +155,22 @@ void mdl_log(const igd_model *m, igd_log_level level, const char *fmt, ...)
 
 /* ---- preprocessing (preprocess.c) ---- */
 /* Image -> the global model's input (pixel space, planar, side x side). */
-void mdl_pre_global(const igd_model *m, const io_view *v, float *out);
+/* Image -> the global model's input (pixel space, planar, side x side); scratch holds
+ * channels x side x side floats (used with IGD_OPT_GLOBAL_LETTERBOX). */
+void mdl_pre_global(const igd_model *m, const io_view *v, float *out, float *scratch);
 /* IGD_OPT_STANDARDIZE over n pixels of one image, in place (span 0: unchanged). */
 void mdl_standardize(float *p, size_t n, double span);
-/* Image -> image_size x image_size planar (for cutting patches). */
-void mdl_pre_image(const igd_model *m, const io_view *v, float *out);
-/* Copies the patch at (y, x) of a planar image of side `side` into out (patch x patch). */
-void mdl_cut_patch(const float *image, int channels, int side, int patch, int y, int x, float *out);
+/* The size (rows h, columns w) an image of width x height has for the local model. */
+void mdl_local_size(const igd_model *m, size_t width, size_t height, int *h, int *w);
+/* Image -> the local model's view (planar, h x w as mdl_local_size says) into *buf, grown to fit
+ * (*cap in floats). */
+igd_status mdl_pre_local(const igd_model *m, const io_view *v, float **buf, size_t *cap, int *h,
+                         int *w, core_err *err);
+/* Copies the patch at (y, x) of a planar image of width `width` into out (patch x patch). */
+void mdl_cut_patch(const float *image, int channels, int height, int width, int patch, int y, int x,
+                   float *out);
+/* Grows a float buffer to at least floats (contents dropped). */
+igd_status mdl_grow(float **buf, size_t *cap, size_t floats, core_err *err);
 /* Patch grid positions along one axis: count, and the i-th offset (the last touches the edge). */
 int mdl_grid_count(int side, int patch, int stride);
 int mdl_grid_offset(int side, int patch, int stride, int i);

@@ -19,6 +19,7 @@ void mdl_session_free(igd_session *s)
         core_free_aligned(s->maps[i]);
     }
     core_free_aligned(s->image);
+    core_free_aligned(s->global_scratch);
     core_free_aligned(s->acc);
     core_free_aligned(s->cnt);
     core_free_aligned(s->scratch);
@@ -59,12 +60,17 @@ igd_status mdl_session_create(igd_model *m, igd_session **out, core_err *err)
     if (st == IGD_OK && mdl_seg_exists(m))
         st = mdl_seg_infer_create(m, &s->ctx, &s->seg, err);
     if (st == IGD_OK && mdl_has(m, MDL_LOCAL)) {
-        size_t side = (size_t)m->cfg.image_size;
-        s->image = alloc_floats((size_t)m->cfg.channels, side, side);
-        s->acc = alloc_floats(1, side, side);
-        s->cnt = alloc_floats(1, side, side);
-        if (!s->image || !s->acc || !s->cnt)
-            st = core_fail(err, IGD_ERR_OUT_OF_MEMORY, "allocating session images");
+        /* Sized for the square; with local_scale they grow to the largest image seen. */
+        size_t side = (size_t)m->cfg.image_size, plane = side * side;
+        st = mdl_grow(&s->image, &s->image_cap, plane * (size_t)m->cfg.channels, err);
+        if (st == IGD_OK)
+            st = mdl_grow(&s->acc, &s->acc_cap, plane, err);
+        if (st == IGD_OK)
+            st = mdl_grow(&s->cnt, &s->cnt_cap, plane, err);
+    }
+    if (st == IGD_OK && mdl_has(m, MDL_GLOBAL)) {
+        size_t side = (size_t)m->cfg.arch[MDL_GLOBAL].size, cap = 0;
+        st = mdl_grow(&s->global_scratch, &cap, side * side * (size_t)m->cfg.channels, err);
     }
     if (st != IGD_OK) {
         mdl_session_free(s);
@@ -98,7 +104,7 @@ static igd_status for_globals(igd_session *s, const io_view *views, size_t n, gl
         const size_t per = (size_t)inf->channels * inf->side * inf->side;
         int k = n - first < (size_t)inf->batch ? (int)(n - first) : inf->batch;
         for (int i = 0; i < k; i++)
-            mdl_pre_global(s->model, &views[first + i], inf->pix + per * i);
+            mdl_pre_global(s->model, &views[first + i], inf->pix + per * i, s->global_scratch);
         CORE_TRY(fn(s, inf, first, k, user, err));
         first += (size_t)k;
     }
@@ -116,17 +122,21 @@ static igd_status for_patches(igd_session *s, const io_view *v, size_t image, pa
 {
     igd_model *m = s->model;
     mdl_infer *inf = s->inf[MDL_LOCAL];
-    const int side = m->cfg.image_size, p = inf->side, stride = m->cfg.patch_stride;
-    const int cells = mdl_grid_count(side, p, stride), total = cells * cells;
+    const int p = inf->side, stride = m->cfg.patch_stride;
+    int h, w;
+    CORE_TRY(mdl_pre_local(m, v, &s->image, &s->image_cap, &h, &w, err));
+    s->image_h = h;
+    s->image_w = w;
+    const int rows = mdl_grid_count(h, p, stride), cols = mdl_grid_count(w, p, stride);
+    const int total = rows * cols;
     const size_t per = (size_t)inf->channels * p * p;
-    mdl_pre_image(m, v, s->image);
     for (int first = 0; first < total; first += inf->batch) {
         int n = total - first < inf->batch ? total - first : inf->batch;
         for (int k = 0; k < n; k++) {
             int cell = first + k;
-            s->patch_y[k] = mdl_grid_offset(side, p, stride, cell / cells);
-            s->patch_x[k] = mdl_grid_offset(side, p, stride, cell % cells);
-            mdl_cut_patch(s->image, inf->channels, side, p, s->patch_y[k], s->patch_x[k],
+            s->patch_y[k] = mdl_grid_offset(h, p, stride, cell / cols);
+            s->patch_x[k] = mdl_grid_offset(w, p, stride, cell % cols);
+            mdl_cut_patch(s->image, inf->channels, h, w, p, s->patch_y[k], s->patch_x[k],
                           inf->pix + per * k);
         }
         CORE_TRY(fn(s, image, first, n, user, err));
@@ -230,7 +240,7 @@ static igd_status fold_patches(igd_session *s, size_t image, int first, int n, v
     mdl_infer *inf = s->inf[MDL_LOCAL];
     const mdl_net *net = &m->net[MDL_LOCAL];
     const bool memory = net->memory.positions > 0;
-    const int side = m->cfg.image_size, p = inf->side;
+    const int width = s->image_w, p = inf->side;
     double term[LOCAL_BATCH];
     CORE_TRY(mdl_infer_run(m, inf, n, !memory, err));
     if (memory)
@@ -242,7 +252,7 @@ static igd_status fold_patches(igd_session *s, size_t image, int first, int n, v
         const float *mp = s->maps[MDL_LOCAL] + (size_t)k * p * p;
         for (int y = 0; y < p; y++)
             for (int x = 0; x < p; x++) {
-                size_t at = (size_t)(s->patch_y[k] + y) * side + s->patch_x[k] + x;
+                size_t at = (size_t)(s->patch_y[k] + y) * width + s->patch_x[k] + x;
                 s->acc[at] += memory ? (float)term[k] : mp[y * p + x];
                 s->cnt[at] += 1.0f;
             }
@@ -269,14 +279,17 @@ static igd_status reserve_scratch(igd_session *s, size_t floats, core_err *err)
 /* The local model's map of one image, at the image's size, into out. */
 static igd_status local_map(igd_session *s, const io_view *v, float *out, core_err *err)
 {
-    const int side = s->model->cfg.image_size;
-    const size_t plane = (size_t)side * side;
+    int h, w;
+    mdl_local_size(s->model, v->width, v->height, &h, &w);
+    const size_t plane = (size_t)h * (size_t)w;
+    CORE_TRY(mdl_grow(&s->acc, &s->acc_cap, plane, err));
+    CORE_TRY(mdl_grow(&s->cnt, &s->cnt_cap, plane, err));
     memset(s->acc, 0, plane * sizeof(float));
     memset(s->cnt, 0, plane * sizeof(float));
     CORE_TRY(for_patches(s, v, 0, fold_patches, NULL, err));
     for (size_t k = 0; k < plane; k++)
         s->acc[k] = s->cnt[k] > 0 ? s->acc[k] / s->cnt[k] : 0.0f;
-    io_plane_resize(s->acc, (size_t)side, (size_t)side, out, v->width, v->height);
+    io_plane_resize(s->acc, (size_t)w, (size_t)h, out, v->width, v->height);
     return IGD_OK;
 }
 
@@ -426,14 +439,17 @@ igd_status mdl_session_encode(igd_session *s, int id, const io_view *views, size
 {
     igd_model *m = s->model;
     const size_t L = (size_t)m->net[id].arch.latent;
-    size_t per_image = 1;
+    size_t need = 0, patches = n;
     if (id == MDL_LOCAL) {
-        size_t cells = (size_t)mdl_grid_count(m->cfg.image_size, m->cfg.arch[MDL_LOCAL].size,
-                                              m->cfg.patch_stride);
-        per_image = cells * cells;
+        /* Patches of every image (their grid depends on the image's size with local_scale). */
+        const int p = m->cfg.arch[MDL_LOCAL].size, stride = m->cfg.patch_stride;
+        int h, w;
+        mdl_local_size(m, views[0].width, views[0].height, &h, &w);
+        size_t cells = (size_t)mdl_grid_count(h, p, stride) * (size_t)mdl_grid_count(w, p, stride);
+        if (!core_mul_size(n, cells, &patches))
+            return core_fail(err, IGD_ERR_INVALID_ARGUMENT, "too many patches");
     }
-    size_t need = 0;
-    if (!core_mul4_size(n, per_image, L, 1, &need) || capacity < need)
+    if (!core_mul_size(patches, L, &need) || capacity < need)
         return core_fail(err, IGD_ERR_INVALID_ARGUMENT,
                          "the latent buffer holds %zu floats; %zu are needed", capacity, need);
     encode_state es = {latents, 0};

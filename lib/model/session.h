@@ -15,8 +15,11 @@ struct igd_session {
     mdl_infer *single;     /* the global model at batch 1, for calls with few images */
     mdl_seg_infer *seg;    /* the segmentation head's workspace, when the model has a head */
     float *maps[MDL_NETS]; /* per-pixel maps of one inference batch */
-    float *image;          /* an image at image_size, planar, for cutting patches */
-    float *acc, *cnt;      /* image_size^2: folded patch maps and their overlap counts */
+    float *image;          /* an image as the local model sees it, planar, for cutting patches */
+    float *acc, *cnt;      /* its size: folded patch maps and their overlap counts */
+    size_t image_cap, acc_cap, cnt_cap; /* their floats */
+    int image_h, image_w;               /* the size of the image in `image` */
+    float *global_scratch;              /* channels x global_size^2: mdl_pre_global's work */
     int patch_y[MDL_LOCAL_BATCH], patch_x[MDL_LOCAL_BATCH]; /* offsets of the batch's patches */
     float *scratch; /* input-sized work for heatmaps, grown on demand */
     size_t scratch_cap;

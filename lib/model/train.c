@@ -129,23 +129,25 @@ static igd_status trainer_for(igd_model *m, mdl_net *net, int n, core_err *err)
     return IGD_OK;
 }
 
-static void preprocess(igd_model *m, mdl_net *net, mdl_trainer *t, const io_view *views, int n)
+static igd_status preprocess(igd_model *m, mdl_net *net, mdl_trainer *t, const io_view *views,
+                             int n, core_err *err)
 {
     const int side = net->arch.size, ch = net->arch.channels;
     const size_t per = (size_t)ch * side * side;
     for (int i = 0; i < n; i++) {
         float *out = t->pix + per * (size_t)i;
         if (net->id == MDL_GLOBAL) {
-            mdl_pre_global(m, &views[i], out);
+            mdl_pre_global(m, &views[i], out, m->global_scratch);
             continue;
         }
         /* The local model trains on one random patch of each image. */
-        const int range = m->cfg.image_size - side + 1;
-        mdl_pre_image(m, &views[i], m->patch_image);
-        int y = (int)core_rng_below(&m->rng, (uint64_t)range);
-        int x = (int)core_rng_below(&m->rng, (uint64_t)range);
-        mdl_cut_patch(m->patch_image, ch, m->cfg.image_size, side, y, x, out);
+        int h, w;
+        CORE_TRY(mdl_pre_local(m, &views[i], &m->patch_image, &m->patch_image_cap, &h, &w, err));
+        int y = (int)core_rng_below(&m->rng, (uint64_t)(h - side + 1));
+        int x = (int)core_rng_below(&m->rng, (uint64_t)(w - side + 1));
+        mdl_cut_patch(m->patch_image, ch, h, w, side, y, x, out);
     }
+    return IGD_OK;
 }
 
 /* Gradient of the reconstruction in pixel space -> of the decoder's (normalised) output. */
@@ -274,7 +276,7 @@ igd_status mdl_bn_warmup(igd_model *m, int id, const io_view *views, size_t coun
     const int n = (int)count;
     CORE_TRY(trainer_for(m, net, n, err));
     mdl_trainer *t = net->trainer;
-    preprocess(m, net, t, views, n);
+    CORE_TRY(preprocess(m, net, t, views, n, err));
     mdl_normalize(m, t->pix, nn_data(t->enc, t->x), n, net->arch.size);
     return nn_graph_forward(t->enc, err);
 }
@@ -295,7 +297,7 @@ igd_status mdl_train_step(igd_model *m, int id, const io_view *views, size_t cou
     mdl_trainer *t = net->trainer;
     step_terms terms = {0};
 
-    preprocess(m, net, t, views, n);
+    CORE_TRY(preprocess(m, net, t, views, n, err));
     mdl_normalize(m, t->pix, nn_data(t->enc, t->x), n, net->arch.size);
     CORE_TRY(nn_graph_forward(t->enc, err));
     const float *z = nn_data(t->enc, t->z);

@@ -307,6 +307,123 @@ START_TEST(head_localises_defects_it_never_saw)
 }
 END_TEST
 
+/* IGD_OPT_LOCAL_SCALE: the local model cuts patches from the image scaled with its aspect kept;
+ * images of several sizes train, fill one memory position and get maps of their own size that
+ * peak at a defect. IGD_OPT_GLOBAL_LETTERBOX keeps the global model's aspect. */
+START_TEST(native_local_model_and_letterbox)
+{
+    igd_options *o = mt_tiny_options(3);
+    ck_assert_igd_ok(igd_options_set_real(o, IGD_OPT_LOCAL_SCALE, 0.5));
+    ck_assert_igd_ok(igd_options_set_int(o, IGD_OPT_GLOBAL_LETTERBOX, 1));
+    ck_assert_igd_ok(igd_options_set_int(o, IGD_OPT_MEMORY_SIZE, 500));
+    ck_assert_igd_ok(igd_options_set_real(o, IGD_OPT_SCORE_REC_WEIGHT, 0));
+    ck_assert_igd_ok(igd_options_set_real(o, IGD_OPT_HEATMAP_GLOBAL_WEIGHT, 0));
+    ck_assert_igd_ok(igd_options_set_real(o, IGD_OPT_HEATMAP_SMOOTH, 1));
+    ck_assert_igd_ok(igd_options_set_int(o, IGD_OPT_PATCH_STRIDE, 4));
+    igd_model *m;
+    ck_assert_igd_ok(igd_model_create(o, &m));
+    const size_t n = 8, h1 = 40, w1 = 72, h2 = 64, w2 = 36;
+    unsigned char *a = malloc(n * h1 * w1), *b = malloc(n * h2 * w2);
+    uint64_t seed = 3;
+    for (size_t i = 0; i < n; i++) {
+        make_image(a + i * h1 * w1, NULL, h1, w1, 0, &seed);
+        make_image(b + i * h2 * w2, NULL, h2, w2, 0, &seed);
+    }
+    for (int id = 1; id <= 2; id++) {
+        ck_assert_igd_ok(igd_model_estep_begin(m, (igd_net)id));
+        ck_assert_igd_ok(igd_model_estep_add(m, (igd_net)id, a, IGD_PIXEL_U8, n, h1, w1, 1, 0, 0));
+        ck_assert_igd_ok(igd_model_estep_add(m, (igd_net)id, b, IGD_PIXEL_U8, n, h2, w2, 1, 0, 0));
+        ck_assert_igd_ok(igd_model_estep_finish(m, (igd_net)id));
+        ck_assert_igd_ok(
+            igd_model_train_step(m, (igd_net)id, a, IGD_PIXEL_U8, 4, h1, w1, 1, 0, 0, NULL, 0));
+        ck_assert_igd_ok(
+            igd_model_train_step(m, (igd_net)id, b, IGD_PIXEL_U8, 4, h2, w2, 1, 0, 0, NULL, 0));
+    }
+    /* One memory position for every patch of every size. */
+    ck_assert_uint_eq(m->net[MDL_LOCAL].memory.positions, 1);
+    igd_session *s;
+    ck_assert_igd_ok(igd_session_create(m, &s));
+    size_t rows, cols;
+    ck_assert_int_eq(igd_session_patch_grid(s, &rows, &cols), IGD_ERR_STATE);
+    /* Latents follow each image's grid: 36 x 20 at half scale, 8-pixel patches, stride 4. */
+    float z[8 * 4 * 8];
+    ck_assert_igd_ok(igd_session_encode(s, IGD_NET_LOCAL, a, IGD_PIXEL_U8, 1, h1, w1, 1, 0, 0, z,
+                                        sizeof z / sizeof z[0]));
+    ck_assert_int_eq(igd_session_encode(s, IGD_NET_LOCAL, a, IGD_PIXEL_U8, 1, h1, w1, 1, 0, 0, z,
+                                        sizeof z / sizeof z[0] - 1),
+                     IGD_ERR_INVALID_ARGUMENT);
+    /* A defect in an image of a third size: the local map peaks there. */
+    const size_t th = 48, tw = 100;
+    unsigned char *t = malloc(th * tw);
+    make_image(t, NULL, th, tw, 0, &seed);
+    for (size_t y = 20; y < 28; y++)
+        for (size_t x = 70; x < 80; x++)
+            t[y * tw + x] = 250;
+    float *map = malloc(sizeof(float) * th * tw);
+    ck_assert_igd_ok(igd_session_heatmap(s, t, IGD_PIXEL_U8, 1, th, tw, 1, 0, 0, map));
+    size_t best = 0;
+    for (size_t k = 1; k < th * tw; k++)
+        if (map[k] > map[best])
+            best = k;
+    ck_assert_msg(best / tw >= 14 && best / tw < 34 && best % tw >= 62 && best % tw < 88,
+                  "the map peaks at (%zu, %zu), not at the defect", best / tw, best % tw);
+    double score;
+    ck_assert_igd_ok(
+        igd_session_detect(s, t, IGD_PIXEL_U8, 1, th, tw, 1, 0, 0, &score, NULL, NULL, 0));
+    ck_assert(isfinite(score));
+    /* The model file keeps the options: the same scores after loading. */
+    size_t size = 0;
+    ck_assert_igd_ok(igd_model_save_memory(m, IGD_SAVE_DEFAULT, NULL, 0, &size));
+    unsigned char *buf = malloc(size);
+    ck_assert_igd_ok(igd_model_save_memory(m, IGD_SAVE_DEFAULT, buf, size, &size));
+    igd_model *back;
+    ck_assert_igd_ok(igd_model_load_memory(buf, size, NULL, &back));
+    igd_session *s2;
+    ck_assert_igd_ok(igd_session_create(back, &s2));
+    double again;
+    ck_assert_igd_ok(
+        igd_session_detect(s2, t, IGD_PIXEL_U8, 1, th, tw, 1, 0, 0, &again, NULL, NULL, 0));
+    ck_assert_double_eq(score, again);
+    igd_session_free(s2);
+    igd_model_free(back);
+    free(buf);
+    igd_session_free(s);
+    igd_model_free(m);
+
+    /* Letterboxing leaves square images alone and changes the global model's view of others. */
+    double sq[2], rect[2];
+    unsigned char *square = malloc(24 * 24);
+    make_image(square, NULL, 24, 24, 0, &seed);
+    for (int lb = 0; lb < 2; lb++) {
+        igd_options *g = mt_tiny_options(IGD_NET_GLOBAL);
+        ck_assert_igd_ok(igd_options_set_int(g, IGD_OPT_GLOBAL_LETTERBOX, lb));
+        igd_model *gm;
+        ck_assert_igd_ok(igd_model_create(g, &gm));
+        igd_options_free(g);
+        ck_assert_igd_ok(igd_model_estep_begin(gm, IGD_NET_GLOBAL));
+        ck_assert_igd_ok(
+            igd_model_estep_add(gm, IGD_NET_GLOBAL, square, IGD_PIXEL_U8, 1, 24, 24, 1, 0, 0));
+        ck_assert_igd_ok(igd_model_estep_finish(gm, IGD_NET_GLOBAL));
+        igd_session *gs;
+        ck_assert_igd_ok(igd_session_create(gm, &gs));
+        ck_assert_igd_ok(igd_session_detect(gs, square, IGD_PIXEL_U8, 1, 24, 24, 1, 0, 0, &sq[lb],
+                                            NULL, NULL, 0));
+        ck_assert_igd_ok(
+            igd_session_detect(gs, a, IGD_PIXEL_U8, 1, h1, w1, 1, 0, 0, &rect[lb], NULL, NULL, 0));
+        igd_session_free(gs);
+        igd_model_free(gm);
+    }
+    ck_assert_double_eq(sq[0], sq[1]);
+    ck_assert_double_ne(rect[0], rect[1]);
+    free(square);
+    free(map);
+    free(t);
+    free(a);
+    free(b);
+    igd_options_free(o);
+}
+END_TEST
+
 Suite *make_seg_suite(void)
 {
     Suite *s = suite_create("seg");
@@ -316,6 +433,7 @@ Suite *make_seg_suite(void)
     tcase_add_test(t, synthesis_is_deterministic);
     tcase_add_test(t, head_parameter_count_matches_the_network);
     tcase_add_test(t, head_localises_defects_it_never_saw);
+    tcase_add_test(t, native_local_model_and_letterbox);
     suite_add_tcase(s, t);
     return s;
 }
