@@ -61,9 +61,30 @@ igd_status nn_ctx_reserve_scratch(nn_ctx *ctx, size_t size, core_err *err)
     return IGD_OK;
 }
 
-void nn_set_threads(int threads)
+/* The caller's thread counts, innermost last: a public call made from a callback of another (a log
+ * or progress function) nests. Deeper nesting than this is not saved and not restored. */
+enum { SAVED_DEPTH = 16 };
+static _Thread_local int saved_threads[SAVED_DEPTH];
+static _Thread_local int saved_depth;
+
+void nn_threads_enter(int threads)
 {
-    omp_set_num_threads(threads > 0 ? threads : omp_get_num_procs());
+    int now = omp_get_max_threads();
+    if (saved_depth < SAVED_DEPTH)
+        saved_threads[saved_depth] = now;
+    saved_depth++;
+    int want = threads > 0 ? threads : omp_get_num_procs();
+    if (want != now)
+        omp_set_num_threads(want);
+}
+
+void nn_threads_leave(void)
+{
+    if (saved_depth == 0)
+        return;
+    saved_depth--;
+    if (saved_depth < SAVED_DEPTH && omp_get_max_threads() != saved_threads[saved_depth])
+        omp_set_num_threads(saved_threads[saved_depth]);
 }
 
 int nn_max_threads(void)
