@@ -31,7 +31,8 @@ igd_status nn_ctx_reserve_scratch(nn_ctx *ctx, size_t size, core_err *err);
 igd_status nn_check(dnnl_status_t status, core_err *err, const char *what);
 
 /* Every public call that computes runs between these, on every path: enter saves the calling
- * thread's OpenMP thread count and sets `threads` (0 = all cores) for the call's parallel work;
+ * thread's OpenMP thread count and sets `threads` (0 = the allowed CPUs
+ * other processes leave free) for the call's parallel work;
  * leave puts the saved count back, so the caller's own OpenMP code sees what it set. */
 void nn_threads_enter(int threads);
 void nn_threads_leave(void);

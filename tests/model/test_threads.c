@@ -244,6 +244,16 @@ START_TEST(calls_restore_the_callers_thread_count)
     ck_assert_caller_threads(ck_assert_igd_ok(igd_model_fit(m, ds)));
     ck_assert_int_eq(inside_seen, 1);
     ck_assert_int_eq(inside_other, 0);
+    /* 0: the cores other processes leave free, between 1 and all of them (the machine's load
+     * may change it between calls). */
+    ck_assert_caller_threads(ck_assert_igd_ok(igd_model_set_option_int(m, IGD_OPT_THREADS, 0)));
+    for (int r = 0; r < 3; r++) {
+        inside_seen = -1;
+        ck_assert_caller_threads(ck_assert_igd_ok(igd_session_detect(
+            s, img, IGD_PIXEL_U8, C, H, W, 1, 0, 0, scores, anomalous, NULL, 0)));
+        ck_assert_int_ge(inside_seen, 1);
+        ck_assert_int_le(inside_seen, omp_get_num_procs());
+    }
     igd_session_free(s);
     igd_dataset_free(ds);
     igd_model_free(m);
