@@ -249,8 +249,11 @@ START_TEST(calls_restore_the_callers_thread_count)
     ck_assert_caller_threads(ck_assert_igd_ok(igd_model_set_option_int(m, IGD_OPT_THREADS, 0)));
     for (int r = 0; r < 3; r++) {
         inside_seen = -1;
+        igd_session *fresh; /* a new session allocates in every call */
+        ck_assert_caller_threads(ck_assert_igd_ok(igd_session_create(m, &fresh)));
         ck_assert_caller_threads(ck_assert_igd_ok(igd_session_detect(
-            s, img, IGD_PIXEL_U8, C, H, W, 1, 0, 0, scores, anomalous, NULL, 0)));
+            fresh, img, IGD_PIXEL_U8, C, H, W, 1, 0, 0, scores, anomalous, NULL, 0)));
+        igd_session_free(fresh);
         ck_assert_int_ge(inside_seen, 1);
         ck_assert_int_le(inside_seen, omp_get_num_procs());
     }
