@@ -216,7 +216,15 @@ typedef enum igd_option {
                                   * chosen), which covers the normal variety with fewer latents
                                   * than a uniform sample does; 0 = keep the sample (0) */
     /* Runtime */
-    IGD_OPT_THREADS = 70,          /* int [runtime]: worker threads, 0 = all cores (0) */
+    IGD_OPT_THREADS = 70,          /* int [runtime]: worker threads of each call (0). 0 = the
+                                    * CPUs of the process's affinity mask less those other
+                                    * processes keep busy (more than a quarter of the time, from
+                                    * /proc/stat, sampled at most every 0.1 s), at least 1: fast
+                                    * on an idle machine, no collapse beside other CPU-bound
+                                    * processes (busy-waiting OpenMP threads would otherwise slow
+                                    * ~10x). Fit is bit for bit reproducible only with a fixed
+                                    * count. Calls set the count on the calling thread's OpenMP
+                                    * state and put the caller's back before they return. */
     IGD_OPT_SEED = 71,             /* int: seed of initialisation, sampling and shuffling (1) */
     IGD_OPT_MAX_IMAGE_PIXELS = 72, /* int: largest image (width * height) decoded (1 << 28) */
     IGD_OPT_MAX_IMAGE_SIDE = 73,   /* int: largest width or height decoded (65535) */
@@ -596,7 +604,8 @@ IGD_API IGD_NODISCARD igd_status igd_model_get_center(const igd_model *model, ig
  * hold-out split, E-steps every IGD_OPT_ESTEP_INTERVAL epochs, IGD_OPT_EPOCHS epochs (or until
  * IGD_OPT_TIME_LIMIT) of every model in IGD_OPT_NETS, then threshold calibration on the
  * held-out images. Reports progress and honours the abort callback. The same options, seed,
- * data and thread count give the same model, bit for bit. */
+ * data and thread count give the same model, bit for bit (threads = 0 chooses a count by the
+ * machine's load when the call starts). */
 IGD_API IGD_NODISCARD igd_status igd_model_fit(igd_model *model, const igd_dataset *train);
 
 /* Threshold calibration. From scores of normal images: the threshold becomes their

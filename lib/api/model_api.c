@@ -23,15 +23,16 @@ static igd_status net_index(const igd_model *m, igd_net net, int *id, core_err *
 }
 
 /* Every mutating call runs between these: the write lock, and the model's thread count on the
- * calling thread. */
+ * calling thread (the caller's count is put back). */
 static void begin_write(igd_model *m)
 {
     pthread_rwlock_wrlock(&m->lock);
-    nn_set_threads(m->cfg.threads);
+    nn_threads_enter(m->cfg.threads);
 }
 
 static igd_status end_write(igd_model *m, core_err *err, igd_status st)
 {
+    nn_threads_leave();
     pthread_rwlock_unlock(&m->lock);
     return core_report(&m->err, err, st);
 }

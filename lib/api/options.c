@@ -119,7 +119,8 @@ static const opt_def table[OPT_COUNT] = {
     {IGD_OPT_MEMORY_CORESET, "memory_coreset", I, 0, 16777216, 0, true, NULL,
      "latents the memory keeps per position, chosen from the sample by greedy farthest-point "
      "selection; 0 = the whole sample"},
-    {IGD_OPT_THREADS, "threads", I, 0, 1024, 0, true, NULL, "worker threads; 0 = all cores"},
+    {IGD_OPT_THREADS, "threads", I, 0, 1024, 0, true, NULL,
+     "worker threads; 0 = the cores other processes leave free"},
     {IGD_OPT_SEED, "seed", I, 0, MAXI, 1, false, NULL,
      "seed of initialisation, sampling and shuffling"},
     {IGD_OPT_MAX_IMAGE_PIXELS, "max_image_pixels", I, 1, MAXI, 268435456.0, true, NULL,

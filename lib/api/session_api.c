@@ -13,8 +13,9 @@ igd_status igd_session_create(igd_model *model, igd_session **out)
         return core_report(NULL, &err, FAIL(&err, "model and out must not be NULL"));
     *out = NULL;
     pthread_rwlock_rdlock(&model->lock);
-    nn_set_threads(model->cfg.threads);
+    nn_threads_enter(model->cfg.threads);
     igd_status st = mdl_session_create(model, out, &err);
+    nn_threads_leave();
     pthread_rwlock_unlock(&model->lock);
     return core_report(NULL, &err, st);
 }
@@ -29,15 +30,17 @@ const char *igd_session_error(const igd_session *session)
     return session ? session->err.msg : "";
 }
 
-/* Detection calls run between these: the model's read lock and its thread count. */
+/* Detection calls run between these: the model's read lock and its thread count (the caller's
+ * count is put back). */
 static void begin_read(igd_session *s)
 {
     pthread_rwlock_rdlock(&s->model->lock);
-    nn_set_threads(s->model->cfg.threads);
+    nn_threads_enter(s->model->cfg.threads);
 }
 
 static igd_status end_read(igd_session *s, core_err *err, igd_status st)
 {
+    nn_threads_leave();
     pthread_rwlock_unlock(&s->model->lock);
     return core_report(&s->err, err, st);
 }

@@ -30,8 +30,12 @@ igd_status nn_ctx_reserve_scratch(nn_ctx *ctx, size_t size, core_err *err);
  * what failed. */
 igd_status nn_check(dnnl_status_t status, core_err *err, const char *what);
 
-/* Sets the worker-thread count of the calling thread's subsequent parallel work (0 = all cores). */
-void nn_set_threads(int threads);
+/* Every public call that computes runs between these, on every path: enter saves the calling
+ * thread's OpenMP thread count and sets `threads` (0 = the allowed CPUs
+ * other processes leave free) for the call's parallel work;
+ * leave puts the saved count back, so the caller's own OpenMP code sees what it set. */
+void nn_threads_enter(int threads);
+void nn_threads_leave(void);
 int nn_max_threads(void);
 
 #endif

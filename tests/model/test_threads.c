@@ -1,6 +1,8 @@
 /* Concurrency: many threads detecting and drawing heatmaps with one model through their own
  * sessions give exactly the serial results; a thread training while others detect makes every
- * detection see the model wholly before or after a training step. */
+ * detection see the model wholly before or after a training step; every call leaves the caller's
+ * OpenMP thread count as it found it and runs with the model's own inside. */
+#include <omp.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,6 +145,127 @@ START_TEST(detection_during_training_sees_whole_steps)
 }
 END_TEST
 
+/* What the calling thread's OpenMP thread count was inside the library: seen by the allocator
+ * (every call below allocates) and the progress callback, outside parallel regions only. */
+static int inside_seen = -1, inside_other = 0;
+
+static void note_inside(void)
+{
+    if (omp_in_parallel())
+        return;
+    int t = omp_get_max_threads();
+    if (inside_seen < 0)
+        inside_seen = t;
+    else if (t != inside_seen)
+        inside_other++;
+}
+
+static void *noting_malloc(void *user, size_t size)
+{
+    (void)user;
+    note_inside();
+    return malloc(size);
+}
+
+static void *noting_realloc(void *user, void *ptr, size_t size)
+{
+    (void)user;
+    note_inside();
+    return realloc(ptr, size);
+}
+
+static void noting_free(void *user, void *ptr)
+{
+    (void)user;
+    free(ptr);
+}
+
+static void noting_progress(void *user, igd_stage stage, uint64_t done, uint64_t total,
+                            const double *losses, size_t loss_count)
+{
+    (void)user, (void)stage, (void)done, (void)total, (void)losses, (void)loss_count;
+    note_inside();
+}
+
+/* Runs a statement of checks, then checks the caller's thread count (3) is as it was. */
+#define ck_assert_caller_threads(stmt)                                                             \
+    do {                                                                                           \
+        stmt;                                                                                      \
+        ck_assert_msg(omp_get_max_threads() == 3, "%s left %d threads", #stmt,                     \
+                      omp_get_max_threads());                                                      \
+    } while (0)
+
+START_TEST(calls_restore_the_callers_thread_count)
+{
+    enum { C = 8 };
+    ck_assert_igd_ok(igd_set_allocator(noting_malloc, noting_realloc, noting_free, NULL));
+    omp_set_num_threads(3);
+    igd_options *o = mt_tiny_options(IGD_NET_GLOBAL | IGD_NET_LOCAL);
+    ck_assert_igd_ok(igd_options_set_int(o, IGD_OPT_THREADS, 2));
+    igd_model *m;
+    ck_assert_caller_threads(ck_assert_igd_ok(igd_model_create(o, &m)));
+    igd_options_free(o);
+    igd_model_set_progress(m, noting_progress, NULL);
+    unsigned char *img = mt_images(C, H, W, 1, 5);
+    igd_dataset *ds;
+    ck_assert_igd_ok(igd_dataset_from_pixels(img, IGD_PIXEL_U8, C, H, W, 1, 0, 0, NULL, NULL, &ds));
+    inside_seen = -1;
+    ck_assert_caller_threads(ck_assert_igd_ok(igd_model_fit(m, ds)));
+    ck_assert_caller_threads(ck_assert_igd_ok(
+        igd_model_train_step(m, IGD_NET_GLOBAL, img, IGD_PIXEL_U8, C, H, W, 1, 0, 0, NULL, 0)));
+    ck_assert_caller_threads(ck_assert_igd_ok(igd_model_estep_begin(m, IGD_NET_GLOBAL)));
+    ck_assert_caller_threads(ck_assert_igd_ok(
+        igd_model_estep_add(m, IGD_NET_GLOBAL, img, IGD_PIXEL_U8, C, H, W, 1, 0, 0)));
+    ck_assert_caller_threads(ck_assert_igd_ok(igd_model_estep_finish(m, IGD_NET_GLOBAL)));
+    /* Failures inside a call restore it too: a training step on images of no size. */
+    ck_assert_caller_threads(ck_assert_int_ne(
+        igd_model_train_step(m, IGD_NET_GLOBAL, img, IGD_PIXEL_U8, C, 0, W, 1, 0, 0, NULL, 0),
+        IGD_OK));
+    ck_assert_caller_threads(ck_assert_igd_ok(igd_model_set_threshold(m, 1.0)));
+    igd_session *s;
+    ck_assert_caller_threads(ck_assert_igd_ok(igd_session_create(m, &s)));
+    double scores[C];
+    unsigned char anomalous[C];
+    float *maps = malloc(sizeof(float) * C * H * W);
+    ck_assert_caller_threads(ck_assert_igd_ok(
+        igd_session_detect(s, img, IGD_PIXEL_U8, C, H, W, 1, 0, 0, scores, anomalous, NULL, 0)));
+    ck_assert_caller_threads(
+        ck_assert_igd_ok(igd_session_heatmap(s, img, IGD_PIXEL_U8, C, H, W, 1, 0, 0, maps)));
+    ck_assert_caller_threads(ck_assert_int_ne(
+        igd_session_detect(s, img, IGD_PIXEL_U8, C, H, 0, 1, 0, 0, scores, NULL, NULL, 0), IGD_OK));
+    /* Inside, every call ran with the model's 2 threads. */
+    ck_assert_int_eq(inside_seen, 2);
+    ck_assert_int_eq(inside_other, 0);
+    /* A runtime change of the option takes effect in the next call, still outside untouched. */
+    ck_assert_caller_threads(ck_assert_igd_ok(igd_model_set_option_int(m, IGD_OPT_THREADS, 1)));
+    inside_seen = -1;
+    ck_assert_caller_threads(ck_assert_igd_ok(
+        igd_session_detect(s, img, IGD_PIXEL_U8, C, H, W, 1, 0, 0, scores, anomalous, NULL, 0)));
+    ck_assert_caller_threads(ck_assert_igd_ok(igd_model_fit(m, ds)));
+    ck_assert_int_eq(inside_seen, 1);
+    ck_assert_int_eq(inside_other, 0);
+    /* 0: the cores other processes leave free, between 1 and all of them (the machine's load
+     * may change it between calls). */
+    ck_assert_caller_threads(ck_assert_igd_ok(igd_model_set_option_int(m, IGD_OPT_THREADS, 0)));
+    for (int r = 0; r < 3; r++) {
+        inside_seen = -1;
+        igd_session *fresh; /* a new session allocates in every call */
+        ck_assert_caller_threads(ck_assert_igd_ok(igd_session_create(m, &fresh)));
+        ck_assert_caller_threads(ck_assert_igd_ok(igd_session_detect(
+            fresh, img, IGD_PIXEL_U8, C, H, W, 1, 0, 0, scores, anomalous, NULL, 0)));
+        igd_session_free(fresh);
+        ck_assert_int_ge(inside_seen, 1);
+        ck_assert_int_le(inside_seen, omp_get_num_procs());
+    }
+    igd_session_free(s);
+    igd_dataset_free(ds);
+    igd_model_free(m);
+    free(maps);
+    free(img);
+    ck_assert_igd_ok(igd_set_allocator(NULL, NULL, NULL, NULL));
+}
+END_TEST
+
 Suite *make_threads_suite(void)
 {
     Suite *s = suite_create("threads");
@@ -150,6 +273,7 @@ Suite *make_threads_suite(void)
     tcase_set_timeout(t, 1500);
     tcase_add_test(t, parallel_sessions_match_serial_results);
     tcase_add_test(t, detection_during_training_sees_whole_steps);
+    tcase_add_test(t, calls_restore_the_callers_thread_count);
     suite_add_tcase(s, t);
     return s;
 }

@@ -681,7 +681,7 @@ END_TEST
  * the layer must avoid that kernel and still compute dx = W^T dy. */
 START_TEST(linear_backward_on_a_defective_shape)
 {
-    nn_set_threads(2);
+    nn_threads_enter(2);
     linear_arg a = {2048, true, false};
     harness t;
     harness_init(&t, NN_TRAIN, 8, 32, 1, 1, make_linear, &a, 1);
@@ -703,6 +703,7 @@ START_TEST(linear_backward_on_a_defective_shape)
         }
     ck_assert_double_lt(worst, 1e-4);
     harness_fini(&t);
+    nn_threads_leave();
 }
 END_TEST
 
