@@ -70,7 +70,10 @@ typedef enum igd_status {
     IGD_ERR_BACKEND = -9,     /* the compute backend (oneDNN) failed */
     IGD_ERR_VERSION = -10,    /* header and library versions disagree */
     IGD_ERR_NOT_FOUND = -11,  /* a file, folder or name that does not exist */
-    IGD_ERR_INTERNAL = -12    /* a bug in libigd; please report it */
+    IGD_ERR_INTERNAL = -12,   /* a bug in libigd; please report it */
+    IGD_ERR_NUMERIC = -13     /* a computation gave a number that is not finite: training that
+                               * diverged (the model keeps its state before the failing step),
+                               * or a damaged model whose scores overflow */
 } igd_status;
 
 /* A static English description of a status code ("out of memory"); never NULL. */

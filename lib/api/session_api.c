@@ -13,7 +13,7 @@ igd_status igd_session_create(igd_model *model, igd_session **out)
         return core_report(NULL, &err, FAIL(&err, "model and out must not be NULL"));
     *out = NULL;
     pthread_rwlock_rdlock(&model->lock);
-    nn_set_threads(model->cfg.threads);
+    nn_set_threads(mdl_threads(model));
     igd_status st = mdl_session_create(model, out, &err);
     pthread_rwlock_unlock(&model->lock);
     return core_report(NULL, &err, st);
@@ -33,7 +33,7 @@ const char *igd_session_error(const igd_session *session)
 static void begin_read(igd_session *s)
 {
     pthread_rwlock_rdlock(&s->model->lock);
-    nn_set_threads(s->model->cfg.threads);
+    nn_set_threads(mdl_threads(s->model));
 }
 
 static igd_status end_read(igd_session *s, core_err *err, igd_status st)

@@ -22,11 +22,12 @@ STATUS_CLASSES = {
     -10: igd.VersionError,
     -11: igd.NotFoundError,
     -12: igd.InternalError,
+    -13: igd.NumericError,
 }
 
 
 def test_one_class_per_status():
-    assert len(set(STATUS_CLASSES.values())) == 12
+    assert len(set(STATUS_CLASSES.values())) == 13
     for status, cls in STATUS_CLASSES.items():
         assert issubclass(cls, igd.Error)
         err = igd.error_for_status(status, "msg")
