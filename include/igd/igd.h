@@ -381,6 +381,11 @@ IGD_API IGD_NODISCARD igd_status igd_dataset_from_pixels(const void *pixels, igd
                                                          size_t image_stride, const int *labels,
                                                          const int *classes, igd_dataset **out);
 IGD_API IGD_NODISCARD igd_status igd_dataset_copy(const igd_dataset *dataset, igd_dataset **out);
+/* The limits (IGD_OPT_MAX_IMAGE_PIXELS, IGD_OPT_MAX_IMAGE_SIDE of `limits`) under which
+ * igd_dataset_load and igd_dataset_load_mask decode the data set's image files (the defaults
+ * until set; copies keep them). igd_model_fit decodes them under the model's own limits. */
+IGD_API IGD_NODISCARD igd_status igd_dataset_set_limits(igd_dataset *dataset,
+                                                        const igd_options *limits);
 IGD_API void igd_dataset_free(igd_dataset *dataset);
 
 IGD_API size_t igd_dataset_count(const igd_dataset *dataset);

@@ -682,12 +682,42 @@ igd_status mdl_load_buffer(const void *data, size_t size, const igd_options *run
     return IGD_OK;
 }
 
+/* The header of a file, checked before the file is read whole: the magic, the version and the
+ * payload length against the file's size. */
+static igd_status check_head(const unsigned char *head, size_t got, uint64_t file_size, void *user,
+                             core_err *err)
+{
+    (void)user;
+    if (got < HEADER || file_size < HEADER + TRAILER || memcmp(head, MAGIC, 8) != 0)
+        return core_fail(err, IGD_ERR_CORRUPT, "not a libigd model file");
+    rd r = {head, 8, HEADER, err, IGD_OK};
+    uint32_t version = get_u32(&r, "the header");
+    get_u32(&r, "the header");
+    uint64_t payload = get_u64(&r, "the header");
+    if (version == 0 || version > MDL_FORMAT_VERSION)
+        return IGD_OK; /* the whole file's check says which */
+    if (payload != file_size - HEADER - TRAILER)
+        return core_fail(err, IGD_ERR_CORRUPT,
+                         "the model file has %llu bytes (a payload of %llu); its header says a "
+                         "payload of %llu bytes",
+                         (unsigned long long)file_size,
+                         (unsigned long long)(file_size - HEADER - TRAILER),
+                         (unsigned long long)payload);
+    return IGD_OK;
+}
+
 igd_status mdl_load_file(const char *path, const igd_options *runtime, igd_model **out,
                          core_err *err)
 {
     unsigned char *data;
     size_t size;
-    CORE_TRY(io_read_file(path, (size_t)1 << 34, &data, &size, err));
+    igd_status rst =
+        io_read_file_checked(path, (size_t)1 << 34, HEADER, check_head, NULL, &data, &size, err);
+    if (rst != IGD_OK) {
+        if (rst == IGD_ERR_CORRUPT)
+            core_wrap(err, "loading %s", path);
+        return rst;
+    }
     igd_status st = mdl_load_buffer(data, size, runtime, out, err);
     core_free(data);
     if (st != IGD_OK)

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 #include "model/model.h"
@@ -317,6 +318,116 @@ START_TEST(test_message_numbers)
 }
 END_TEST
 
+/* A FIFO (or anything but a regular file) as a model, image or IDX path fails at once instead of
+ * waiting for a writer. */
+START_TEST(test_fifo_paths_do_not_hang)
+{
+    char dir[] = "/tmp/igd-rel-fifo-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char path[256];
+    snprintf(path, sizeof path, "%s/pipe", dir);
+    ck_assert_int_eq(mkfifo(path, 0600), 0);
+    alarm(20); /* a hang fails the test here rather than at Check's timeout */
+    igd_model *m = NULL;
+    ck_assert_int_eq(igd_model_load(path, NULL, &m), IGD_ERR_IO);
+    ck_assert_ptr_nonnull(strstr(igd_last_error(), "not a regular file"));
+    igd_image *img = NULL;
+    ck_assert_int_eq(igd_image_load(path, NULL, &img), IGD_ERR_IO);
+    igd_dataset *ds = NULL;
+    ck_assert_int_eq(igd_dataset_open_idx(path, NULL, NULL, &ds), IGD_ERR_IO);
+    ck_assert_int_eq(igd_model_load(dir, NULL, &m), IGD_ERR_IO); /* a folder */
+    alarm(0);
+    unlink(path);
+    rmdir(dir);
+}
+END_TEST
+
+/* A huge file that is not a model or an image is refused from its first bytes, before it is
+ * read whole (sparse files of 3 GB and 2 GB: nothing near their size is allocated). */
+START_TEST(test_files_checked_before_read_whole)
+{
+    char dir[] = "/tmp/igd-rel-big-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char path[256];
+    snprintf(path, sizeof path, "%s/big", dir);
+    rel_alloc_install();
+    for (int k = 0; k < 3; k++) {
+        FILE *f = fopen(path, "wb");
+        ck_assert_ptr_nonnull(f);
+        if (k == 2) { /* a model header whose payload length disagrees with the size */
+            igd_model *m = rel_tiny_model(NULL, 0);
+            size_t n;
+            unsigned char *bytes = rel_save(m, 0, &n);
+            igd_model_free(m);
+            ck_assert_uint_eq(fwrite(bytes, 1, 24, f), 24);
+            free(bytes);
+        } else {
+            fputs("not a model and not an image", f);
+        }
+        fclose(f);
+        ck_assert_int_eq(truncate(path, k == 1 ? (off_t)2 << 30 : (off_t)3 << 30), 0);
+        rel_alloc_reset_stats();
+        if (k == 1) {
+            igd_image *img = NULL;
+            ck_assert_int_eq(igd_image_load(path, NULL, &img), IGD_ERR_UNSUPPORTED);
+        } else {
+            igd_model *m = NULL;
+            ck_assert_int_eq(igd_model_load(path, NULL, &m), IGD_ERR_CORRUPT);
+            if (k == 2)
+                ck_assert_ptr_nonnull(strstr(igd_last_error(), "header says a payload"));
+        }
+        ck_assert_uint_lt(rel_peak_request(), 1 << 20);
+    }
+    unlink(path);
+    rmdir(dir);
+}
+END_TEST
+
+/* max_image_pixels and max_image_side hold for images read through data sets: by the data
+ * set's limits (igd_dataset_load) and by the model's (igd_model_fit). */
+START_TEST(test_dataset_images_within_limits)
+{
+    char dir[] = "/tmp/igd-rel-limits-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    unsigned char *px = rel_images(1, 30, 40, 1, 5);
+    igd_image *img;
+    ck_assert_igd_ok(igd_image_from_pixels(px, IGD_PIXEL_U8, 40, 30, 1, 0, &img));
+    char path[256];
+    for (int i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "%s/%d.png", dir, i);
+        ck_assert_igd_ok(igd_image_save_png(img, path));
+    }
+    igd_image_free(img);
+    free(px);
+    igd_dataset *ds;
+    ck_assert_igd_ok(igd_dataset_open_folder(dir, 0, &ds));
+    ck_assert_igd_ok(igd_dataset_load(ds, 0, &img));
+    igd_image_free(img);
+    igd_options *lim = rel_tiny_options("max_image_side=32");
+    ck_assert_igd_ok(igd_dataset_set_limits(ds, lim));
+    ck_assert_int_eq(igd_dataset_load(ds, 0, &img), IGD_ERR_LIMIT);
+    igd_dataset *copy;
+    ck_assert_igd_ok(igd_dataset_copy(ds, &copy));
+    ck_assert_int_eq(igd_dataset_load(copy, 1, &img), IGD_ERR_LIMIT);
+    igd_dataset_free(copy);
+    igd_dataset_free(ds);
+    ck_assert_igd_ok(igd_dataset_open_folder(dir, 0, &ds));
+    igd_options_free(lim);
+    lim = rel_tiny_options("max_image_pixels=1000,epochs=1");
+    igd_model *m;
+    ck_assert_igd_ok(igd_model_create(lim, &m));
+    ck_assert_int_eq(igd_model_fit(m, ds), IGD_ERR_LIMIT);
+    igd_model_free(m);
+    igd_options_free(lim);
+    igd_dataset_free(ds);
+    for (int i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "%s/%d.png", dir, i);
+        unlink(path);
+    }
+    rmdir(dir);
+}
+END_TEST
+
 Suite *make_contract_suite(void)
 {
     Suite *s = suite_create("contract");
@@ -331,6 +442,9 @@ Suite *make_contract_suite(void)
     tcase_add_test(tc, test_session_outlives_model);
     tcase_add_test(tc, test_file_threads_not_applied);
     tcase_add_test(tc, test_message_numbers);
+    tcase_add_test(tc, test_fifo_paths_do_not_hang);
+    tcase_add_test(tc, test_files_checked_before_read_whole);
+    tcase_add_test(tc, test_dataset_images_within_limits);
     suite_add_tcase(s, tc);
     return s;
 }
