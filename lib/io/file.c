@@ -234,6 +234,11 @@ igd_status io_write_atomic(const char *path, io_write_fn write_fn, void *user, c
         core_free(tmp);
         return st;
     }
+    /* A file replaced keeps its permissions (best effort; a link at path is replaced, not
+     * followed). */
+    struct stat old;
+    if (lstat(path, &old) == 0 && S_ISREG(old.st_mode))
+        (void)fchmod(fd, old.st_mode & 07777);
     FILE *f = fdopen(fd, "wb");
     if (!f) {
         igd_status st = io_fail_errno(err, errno, "opening a stream for", path);

@@ -10,6 +10,7 @@
  * are little-endian; floats are IEEE-754. */
 #include "model/modelfile.h"
 
+#include <errno.h>
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
@@ -265,13 +266,15 @@ igd_status mdl_save_buffer(const igd_model *m, unsigned flags, void *buffer, siz
 typedef struct save_job {
     const void *data;
     size_t size;
+    const char *path;
 } save_job;
 
 static igd_status write_all(FILE *f, void *user, core_err *err)
 {
     const save_job *job = user;
+    errno = 0;
     if (fwrite(job->data, 1, job->size, f) != job->size)
-        return core_fail(err, IGD_ERR_IO, "writing the model failed");
+        return io_fail_errno(err, errno ? errno : EIO, "writing the model to", job->path);
     return IGD_OK;
 }
 
@@ -282,7 +285,7 @@ igd_status mdl_save_file(const igd_model *m, const char *path, unsigned flags, c
     if (!buf)
         return core_fail(err, IGD_ERR_OUT_OF_MEMORY, "allocating %zu bytes to save", size);
     igd_status st = mdl_save_buffer(m, flags, buf, size, err);
-    save_job job = {buf, size};
+    save_job job = {buf, size, path};
     if (st == IGD_OK)
         st = io_write_atomic(path, write_all, &job, err);
     core_free(buf);

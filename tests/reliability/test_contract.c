@@ -428,6 +428,39 @@ START_TEST(test_dataset_images_within_limits)
 }
 END_TEST
 
+/* Save keeps a replaced file's permissions; a symbolic link at the path is replaced by the file
+ * and its target left alone (igd.h). */
+START_TEST(test_save_keeps_permissions)
+{
+    char dir[] = "/tmp/igd-rel-perm-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char path[256], target[256], link_path[256];
+    snprintf(path, sizeof path, "%s/m.igd", dir);
+    snprintf(target, sizeof target, "%s/target.igd", dir);
+    snprintf(link_path, sizeof link_path, "%s/link.igd", dir);
+    igd_model *m = rel_tiny_model(NULL, 0);
+    ck_assert_igd_ok(igd_model_save(m, path, 0));
+    ck_assert_int_eq(chmod(path, 0600), 0);
+    ck_assert_igd_ok(igd_model_save(m, path, 0));
+    struct stat sb;
+    ck_assert_int_eq(stat(path, &sb), 0);
+    ck_assert_uint_eq(sb.st_mode & 07777, 0600);
+    ck_assert_igd_ok(igd_model_save(m, target, 0));
+    ck_assert_int_eq(symlink("target.igd", link_path), 0);
+    ck_assert_igd_ok(igd_model_save(m, link_path, IGD_SAVE_OPTIMIZER));
+    ck_assert_int_eq(lstat(link_path, &sb), 0);
+    ck_assert(S_ISREG(sb.st_mode));
+    struct stat tb;
+    ck_assert_int_eq(stat(target, &tb), 0);
+    ck_assert_int_lt(tb.st_size, sb.st_size); /* the target kept the smaller save */
+    igd_model_free(m);
+    unlink(path);
+    unlink(target);
+    unlink(link_path);
+    rmdir(dir);
+}
+END_TEST
+
 Suite *make_contract_suite(void)
 {
     Suite *s = suite_create("contract");
@@ -445,6 +478,7 @@ Suite *make_contract_suite(void)
     tcase_add_test(tc, test_fifo_paths_do_not_hang);
     tcase_add_test(tc, test_files_checked_before_read_whole);
     tcase_add_test(tc, test_dataset_images_within_limits);
+    tcase_add_test(tc, test_save_keeps_permissions);
     suite_add_tcase(s, tc);
     return s;
 }
