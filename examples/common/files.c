@@ -73,6 +73,15 @@ void files_sanitize(char *name)
 
 bool files_parent_writable(const char *path)
 {
+    struct stat sb;
+    if (!*path || path[strlen(path) - 1] == '/') {
+        cli_error("cannot write '%s': it names no file", path);
+        return false;
+    }
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        cli_error("cannot write '%s': it is a folder", path);
+        return false;
+    }
     char dir[4096];
     snprintf(dir, sizeof dir, "%s", path);
     char *slash = strrchr(dir, '/');
@@ -82,7 +91,6 @@ bool files_parent_writable(const char *path)
         dir[1] = '\0';
     else
         *slash = '\0';
-    struct stat sb;
     if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
         cli_error("cannot write '%s': the folder '%s' does not exist", path, dir);
         return false;

@@ -33,6 +33,17 @@
  *   Functions taking images accept a batch described by: a pointer to the first pixel, the pixel
  *   type (8-bit 0..255 or float 0..1), the number of images, height, width, channels (1 or 3,
  *   interleaved), and the byte strides between rows and between images (0 = tightly packed).
+ *   Float pixels must be finite: a NaN or infinite one makes the call fail with
+ *   IGD_ERR_INVALID_ARGUMENT (detect, heatmap, encode, train step, E-step, data sets from pixels).
+ *
+ * Numbers
+ *   A score, loss or statistic the library returns is never NaN or infinite. Where a computation
+ *   gives such a number the call fails with IGD_ERR_NUMERIC instead: a training step (or fit)
+ *   whose loss, gradients or batch-normalisation statistics are not finite changes nothing and
+ *   keeps the model's state before the step; an E-step whose latents are not finite leaves the
+ *   statistics as they were; detection on a damaged model whose scores overflow fails. A model
+ *   holding a number that is not finite is never saved (IGD_ERR_NUMERIC): save checks what load
+ *   checks, so a file that would not load is never written.
  */
 #ifndef IGD_IGD_H
 #define IGD_IGD_H
@@ -70,7 +81,10 @@ typedef enum igd_status {
     IGD_ERR_BACKEND = -9,     /* the compute backend (oneDNN) failed */
     IGD_ERR_VERSION = -10,    /* header and library versions disagree */
     IGD_ERR_NOT_FOUND = -11,  /* a file, folder or name that does not exist */
-    IGD_ERR_INTERNAL = -12    /* a bug in libigd; please report it */
+    IGD_ERR_INTERNAL = -12,   /* a bug in libigd; please report it */
+    IGD_ERR_NUMERIC = -13     /* a computation gave a number that is not finite: training that
+                               * diverged (the model keeps its state before the failing step),
+                               * or a damaged model whose scores overflow */
 } igd_status;
 
 /* A static English description of a status code ("out of memory"); never NULL. */
@@ -438,6 +452,11 @@ IGD_API IGD_NODISCARD igd_status igd_dataset_from_pixels(const void *pixels, igd
                                                          size_t image_stride, const int *labels,
                                                          const int *classes, igd_dataset **out);
 IGD_API IGD_NODISCARD igd_status igd_dataset_copy(const igd_dataset *dataset, igd_dataset **out);
+/* The limits (IGD_OPT_MAX_IMAGE_PIXELS, IGD_OPT_MAX_IMAGE_SIDE of `limits`) under which
+ * igd_dataset_load and igd_dataset_load_mask decode the data set's image files (the defaults
+ * until set; copies keep them). igd_model_fit decodes them under the model's own limits. */
+IGD_API IGD_NODISCARD igd_status igd_dataset_set_limits(igd_dataset *dataset,
+                                                        const igd_options *limits);
 IGD_API void igd_dataset_free(igd_dataset *dataset);
 
 IGD_API size_t igd_dataset_count(const igd_dataset *dataset);
@@ -533,7 +552,11 @@ typedef int (*igd_abort_fn)(void *user);
 IGD_API IGD_NODISCARD igd_status igd_model_create(const igd_options *options, igd_model **out);
 /* Loads a model file. runtime may be NULL; the [runtime] options (threads, ...) set on it with
  * igd_options_set_* or igd_options_parse (even to their defaults) override the file's values,
- * the others keep the file's; options that are not [runtime] always come from the file. */
+ * the others keep the file's; options that are not [runtime] always come from the file. The
+ * file's thread count is kept (it is saved back) but never applied: the model runs with all
+ * cores (0) unless runtime or igd_model_set_option_int sets IGD_OPT_THREADS. A path that is not
+ * a regular file (a FIFO, a folder) is IGD_ERR_IO at once; a file is checked (size, magic,
+ * header) before it is read whole. */
 IGD_API IGD_NODISCARD igd_status igd_model_load(const char *path, const igd_options *runtime,
                                                 igd_model **out);
 IGD_API IGD_NODISCARD igd_status igd_model_load_memory(const void *data, size_t size,
@@ -547,7 +570,10 @@ typedef enum igd_save_flags {
     IGD_SAVE_OPTIMIZER = 1 /* also save optimiser state, to resume training exactly */
 } igd_save_flags;
 
-/* Saves atomically: the file at path is afterwards the old one or the new one, never partial. */
+/* Saves atomically: the file at path is afterwards the old one or the new one, never partial.
+ * IGD_ERR_NUMERIC (and nothing written) if the model holds a number that is not finite. A regular
+ * file replaced keeps its permission bits; a symbolic link at path is replaced by the new file,
+ * not followed (its target is left as it was). Failures name the system's reason. */
 IGD_API IGD_NODISCARD igd_status igd_model_save(igd_model *model, const char *path, unsigned flags);
 /* Serialises into the caller's buffer; with buffer NULL only *size is set. */
 IGD_API IGD_NODISCARD igd_status igd_model_save_memory(igd_model *model, unsigned flags,
@@ -626,13 +652,17 @@ IGD_API IGD_NODISCARD igd_status igd_model_normalize_scores(const igd_model *mod
 
 typedef struct igd_session igd_session;
 
-/* A per-thread inference context of a model: its workspaces. It keeps the model alive: free
- * every session of a model before the model. */
+/* A per-thread inference context of a model: its workspaces. It keeps the model alive: the
+ * model may be freed (igd_model_free) before its sessions, which go on detecting; its memory is
+ * released with the last of its handle and its sessions. The model's handle must not be used
+ * after igd_model_free. */
 IGD_API IGD_NODISCARD igd_status igd_session_create(igd_model *model, igd_session **out);
 IGD_API void igd_session_free(igd_session *session);
 IGD_API const char *igd_session_error(const igd_session *session);
 
-/* Scores a batch of images of any size. scores (count values) receives s = s_G + s_L; is_anomaly
+/* Scores a batch of images of any size. IGD_ERR_STATE before the E-step of every sub-model
+ * (igd_model_estep_finish or igd_model_fit); IGD_ERR_NUMERIC if a score is not finite (a damaged
+ * model). scores (count values) receives s = s_G + s_L; is_anomaly
  * (may be NULL) 1 where s >= the threshold (IGD_ERR_STATE if none is set); parts (may be NULL)
  * receives for each image parts_per_image values indexed by igd_part (up to IGD_PART_COUNT).
  * An image's score is the same bits whatever other images share the call, on any thread. With

@@ -44,6 +44,15 @@ igd_status igd_dataset_open_idx(const char *images_path, const char *labels_path
     return REPORT(ds_open_idx(images_path, labels_path, limits, out, &err));
 }
 
+igd_status igd_dataset_set_limits(igd_dataset *dataset, const igd_options *limits)
+{
+    core_err err = {0};
+    if (!dataset || !limits)
+        return FAIL(IGD_ERR_INVALID_ARGUMENT, "dataset and limits must not be NULL");
+    ds_set_limits(dataset, limits);
+    return IGD_OK;
+}
+
 igd_status igd_dataset_from_pixels(const void *pixels, igd_pixel_type type, size_t count,
                                    size_t height, size_t width, size_t channels, size_t row_stride,
                                    size_t image_stride, const int *labels, const int *classes,

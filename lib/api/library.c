@@ -32,6 +32,8 @@ const char *igd_status_string(igd_status status)
         return "not found";
     case IGD_ERR_INTERNAL:
         return "internal error";
+    case IGD_ERR_NUMERIC:
+        return "a result is not a finite number";
     }
     return "unknown status";
 }

@@ -27,7 +27,7 @@ static igd_status net_index(const igd_model *m, igd_net net, int *id, core_err *
 static void begin_write(igd_model *m)
 {
     pthread_rwlock_wrlock(&m->lock);
-    nn_threads_enter(m->cfg.threads);
+    nn_threads_enter(mdl_threads(m));
 }
 
 static igd_status end_write(igd_model *m, core_err *err, igd_status st)
@@ -48,7 +48,7 @@ igd_status igd_model_create(const igd_options *options, igd_model **out)
 
 void igd_model_free(igd_model *model)
 {
-    mdl_free(model);
+    mdl_release(model);
 }
 
 const char *igd_model_error(const igd_model *model)
@@ -87,6 +87,8 @@ static igd_status set_option(igd_model *m, igd_option key, bool is_int, int64_t 
         st = mdl_reconfigure(m, &err);
     if (st != IGD_OK)
         m->opts = saved;
+    else if (key == IGD_OPT_THREADS)
+        m->file_threads = false;
     return end_write(m, &err, st);
 }
 

@@ -13,7 +13,7 @@ igd_status igd_session_create(igd_model *model, igd_session **out)
         return core_report(NULL, &err, FAIL(&err, "model and out must not be NULL"));
     *out = NULL;
     pthread_rwlock_rdlock(&model->lock);
-    nn_threads_enter(model->cfg.threads);
+    nn_threads_enter(mdl_threads(model));
     igd_status st = mdl_session_create(model, out, &err);
     nn_threads_leave();
     pthread_rwlock_unlock(&model->lock);
@@ -35,7 +35,7 @@ const char *igd_session_error(const igd_session *session)
 static void begin_read(igd_session *s)
 {
     pthread_rwlock_rdlock(&s->model->lock);
-    nn_threads_enter(s->model->cfg.threads);
+    nn_threads_enter(mdl_threads(s->model));
 }
 
 static igd_status end_read(igd_session *s, core_err *err, igd_status st)

@@ -56,13 +56,27 @@ static size_t max_file_size(const igd_options *limits)
     return bytes > SIZE_MAX ? SIZE_MAX : (size_t)bytes;
 }
 
+/* A file is read whole only if it starts like a PNG or a JPEG. */
+static igd_status check_magic(const unsigned char *head, size_t got, uint64_t file_size, void *user,
+                              core_err *err)
+{
+    (void)file_size;
+    (void)user;
+    if (got == 0)
+        return core_fail(err, IGD_ERR_CORRUPT, "the image data is empty");
+    if (io_detect_format(head, got) == IO_FORMAT_UNKNOWN)
+        return core_fail(err, IGD_ERR_UNSUPPORTED, "the data is neither PNG nor JPEG");
+    return IGD_OK;
+}
+
 igd_status io_image_load(const char *path, const igd_options *limits, igd_image **out,
                          core_err *err)
 {
     *out = NULL;
     unsigned char *data = NULL;
     size_t size = 0;
-    CORE_TRY(io_read_file(path, max_file_size(limits), &data, &size, err));
+    CORE_TRY(io_read_file_checked(path, max_file_size(limits), sizeof png_magic, check_magic, NULL,
+                                  &data, &size, err));
     igd_status st = io_image_decode(data, size, limits, out, err);
     core_free(data);
     if (st != IGD_OK && st != IGD_ERR_OUT_OF_MEMORY)

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "api/options.h"
 #include "core/alloc.h"
 #include "core/checked.h"
 #include "core/rng.h"
@@ -46,6 +47,8 @@ igd_status ds_copy(const igd_dataset *ds, igd_dataset **out, core_err *err)
         ds_store_retain(c->stores[i]);
     }
     c->store_count = ds->store_count;
+    c->max_pixels = ds->max_pixels;
+    c->max_side = ds->max_side;
     *out = c;
     return IGD_OK;
 }
@@ -78,8 +81,26 @@ static io_view pixel_view(const ds_store *st, size_t index)
     return v;
 }
 
-igd_status ds_view(const igd_dataset *ds, size_t index, io_view *view, igd_image **holder,
-                   core_err *err)
+void ds_set_limits(igd_dataset *ds, const igd_options *limits)
+{
+    ds->max_pixels = opt_int(limits, IGD_OPT_MAX_IMAGE_PIXELS);
+    ds->max_side = opt_int(limits, IGD_OPT_MAX_IMAGE_SIDE);
+}
+
+/* The data set's limits as options. */
+static const igd_options *own_limits(const igd_dataset *ds, igd_options *buf)
+{
+    opt_defaults(buf);
+    core_err ignored = {0};
+    if (ds->max_pixels > 0)
+        (void)opt_set_int(buf, IGD_OPT_MAX_IMAGE_PIXELS, ds->max_pixels, &ignored);
+    if (ds->max_side > 0)
+        (void)opt_set_int(buf, IGD_OPT_MAX_IMAGE_SIDE, ds->max_side, &ignored);
+    return buf;
+}
+
+igd_status ds_view(const igd_dataset *ds, size_t index, const igd_options *limits, io_view *view,
+                   igd_image **holder, core_err *err)
 {
     *holder = NULL;
     if (index >= ds->count)
@@ -89,7 +110,9 @@ igd_status ds_view(const igd_dataset *ds, size_t index, io_view *view, igd_image
         *view = pixel_view(s->store, s->index);
         return IGD_OK;
     }
-    CORE_TRY(io_image_load(ds_path(ds, index), NULL, holder, err));
+    igd_options buf;
+    CORE_TRY(
+        io_image_load(ds_path(ds, index), limits ? limits : own_limits(ds, &buf), holder, err));
     *view = io_image_view(*holder);
     return IGD_OK;
 }
@@ -98,8 +121,9 @@ igd_status ds_load(const igd_dataset *ds, size_t index, igd_image **out, core_er
 {
     *out = NULL;
     const ds_sample *s = &ds->samples[index];
+    igd_options buf;
     if (s->store->kind == DS_FILES)
-        return io_image_load(ds_path(ds, index), NULL, out, err);
+        return io_image_load(ds_path(ds, index), own_limits(ds, &buf), out, err);
     io_view v = pixel_view(s->store, s->index);
     return io_image_copy_pixels(v.data, v.type, v.width, v.height, v.channels, v.row_stride, out,
                                 err);
@@ -116,7 +140,8 @@ static igd_status sample_size(const igd_dataset *ds, size_t index, size_t *width
         return IGD_OK;
     }
     igd_image *im;
-    CORE_TRY(io_image_load(ds_path(ds, index), NULL, &im, err));
+    igd_options buf;
+    CORE_TRY(io_image_load(ds_path(ds, index), own_limits(ds, &buf), &im, err));
     *width = im->width;
     *height = im->height;
     io_image_free(im);
@@ -136,7 +161,8 @@ igd_status ds_load_mask(const igd_dataset *ds, size_t index, igd_image **out, co
     if (!mask_path)
         return core_fail(err, IGD_ERR_NOT_FOUND, "anomalous sample %zu has no mask", index);
     igd_image *mask;
-    CORE_TRY(io_image_load(mask_path, NULL, &mask, err));
+    igd_options buf;
+    CORE_TRY(io_image_load(mask_path, own_limits(ds, &buf), &mask, err));
     igd_status st = sample_size(ds, index, &w, &h, err);
     if (st == IGD_OK && (w != mask->width || h != mask->height))
         st = core_fail(err, IGD_ERR_CORRUPT, "the mask '%s' is %zu x %zu, its image %zu x %zu",

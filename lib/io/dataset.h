@@ -55,6 +55,7 @@ struct igd_dataset {
     size_t count, capacity;
     ds_store **stores; /* each holds one reference of this data set */
     size_t store_count;
+    int64_t max_pixels, max_side; /* limits of decoded image files (0: the defaults) */
 };
 
 /* ---- building stores (the openers) ---- */
@@ -106,8 +107,11 @@ const char *ds_class_name(const igd_dataset *ds, int class_id);
 
 /* The pixels of sample index as a view. In-memory samples: no allocation, *holder = NULL. File
  * samples: the image is decoded into *holder, which the caller frees with igd_image_free. */
-igd_status ds_view(const igd_dataset *ds, size_t index, io_view *view, igd_image **holder,
-                   core_err *err);
+/* limits (NULL: the data set's own) bound the image files decoded. */
+igd_status ds_view(const igd_dataset *ds, size_t index, const igd_options *limits, io_view *view,
+                   igd_image **holder, core_err *err);
+/* Sets the data set's limits from IGD_OPT_MAX_IMAGE_PIXELS and IGD_OPT_MAX_IMAGE_SIDE. */
+void ds_set_limits(igd_dataset *ds, const igd_options *limits);
 /* A new image of sample index. */
 igd_status ds_load(const igd_dataset *ds, size_t index, igd_image **out, core_err *err);
 /* The sample's mask (see igd_dataset_load_mask). */

@@ -33,29 +33,67 @@ igd_status io_fail_errno(core_err *err, int errnum, const char *action, const ch
     return core_fail(err, st, "%s '%s': %s", action, path, errno_text(errnum, buf, sizeof buf));
 }
 
+igd_status io_open_regular(const char *path, FILE **out, uint64_t *file_size, core_err *err)
+{
+    *out = NULL;
+    /* Non-blocking, so that opening a FIFO without a writer returns at once. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return io_fail_errno(err, errno, "opening", path);
+    struct stat sb;
+    if (fstat(fd, &sb) != 0) {
+        int e = errno;
+        close(fd);
+        return io_fail_errno(err, e, "examining", path);
+    }
+    if (!S_ISREG(sb.st_mode) || sb.st_size < 0) {
+        close(fd);
+        return core_fail(err, IGD_ERR_IO, "'%s' is not a regular file", path);
+    }
+    int fl = fcntl(fd, F_GETFL);
+    FILE *f = NULL;
+    if (fl == -1 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) == -1 || !(f = fdopen(fd, "rb"))) {
+        int e = errno;
+        close(fd);
+        return io_fail_errno(err, e, "opening", path);
+    }
+    *out = f;
+    *file_size = (uint64_t)sb.st_size;
+    return IGD_OK;
+}
+
 igd_status io_read_file(const char *path, size_t max_size, unsigned char **data, size_t *size,
                         core_err *err)
 {
+    return io_read_file_checked(path, max_size, 0, NULL, NULL, data, size, err);
+}
+
+igd_status io_read_file_checked(const char *path, size_t max_size, size_t head_size,
+                                io_head_fn check_fn, void *user, unsigned char **data, size_t *size,
+                                core_err *err)
+{
     *data = NULL;
     *size = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return io_fail_errno(err, errno, "opening", path);
-    struct stat sb;
-    if (fstat(fileno(f), &sb) != 0) {
-        int e = errno;
-        fclose(f);
-        return io_fail_errno(err, e, "examining", path);
-    }
-    if (!S_ISREG(sb.st_mode)) {
-        fclose(f);
-        return core_fail(err, IGD_ERR_IO, "'%s' is not a regular file", path);
-    }
-    if (sb.st_size < 0 || (uintmax_t)sb.st_size > (uintmax_t)max_size) {
+    FILE *f = NULL;
+    uint64_t file_size = 0;
+    CORE_TRY(io_open_regular(path, &f, &file_size, err));
+    if (file_size > (uint64_t)max_size) {
         fclose(f);
         return core_fail(err, IGD_ERR_LIMIT, "'%s' is larger than %zu bytes", path, max_size);
     }
-    size_t n = (size_t)sb.st_size;
+    size_t n = (size_t)file_size;
+    if (check_fn) {
+        unsigned char head[64];
+        size_t want = head_size < sizeof head ? head_size : sizeof head;
+        size_t got = fread(head, 1, want < n ? want : n, f);
+        igd_status st = check_fn(head, got, file_size, user, err);
+        if (st == IGD_OK && fseek(f, 0, SEEK_SET) != 0)
+            st = io_fail_errno(err, errno, "reading", path);
+        if (st != IGD_OK) {
+            fclose(f);
+            return st;
+        }
+    }
     unsigned char *buf = core_malloc(n ? n : 1);
     if (!buf) {
         fclose(f);
@@ -196,6 +234,11 @@ igd_status io_write_atomic(const char *path, io_write_fn write_fn, void *user, c
         core_free(tmp);
         return st;
     }
+    /* A file replaced keeps its permissions (best effort; a link at path is replaced, not
+     * followed). */
+    struct stat old;
+    if (lstat(path, &old) == 0 && S_ISREG(old.st_mode))
+        (void)fchmod(fd, old.st_mode & 07777);
     FILE *f = fdopen(fd, "wb");
     if (!f) {
         igd_status st = io_fail_errno(err, errno, "opening a stream for", path);

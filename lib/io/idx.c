@@ -54,15 +54,7 @@ static igd_status reader_open(idx_reader *r, const char *path, core_err *err)
 {
     memset(r, 0, sizeof *r);
     r->path = path;
-    r->file = fopen(path, "rb");
-    if (!r->file)
-        return io_fail_errno(err, errno, "opening", path);
-    struct stat sb;
-    if (fstat(fileno(r->file), &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        reader_close(r);
-        return core_fail(err, IGD_ERR_IO, "'%s' is not a readable file", path);
-    }
-    r->file_size = (uint64_t)sb.st_size;
+    CORE_TRY(io_open_regular(path, &r->file, &r->file_size, err));
     unsigned char magic[2] = {0, 0};
     size_t got = fread(magic, 1, 2, r->file);
     r->gzip = got == 2 && magic[0] == 0x1f && magic[1] == 0x8b;

@@ -1,6 +1,9 @@
 /* Views of caller batches and of images. */
 #include "io/view.h"
 
+#include <math.h>
+#include <string.h>
+
 #include "core/checked.h"
 #include "io/image.h"
 
@@ -21,7 +24,7 @@ igd_status io_batch_check(const void *pixels, igd_pixel_type type, size_t count,
         return core_fail(err, IGD_ERR_INVALID_ARGUMENT, "images have 1 or 3 channels, not %zu",
                          channels);
     size_t row, rows_span, image, last, span;
-    if (!core_mul_size(width, channels * io_pixel_size(type), &row))
+    if (!core_mul_size(width, channels * io_pixel_size(type), &row) || row > (size_t)PTRDIFF_MAX)
         return core_fail(err, IGD_ERR_INVALID_ARGUMENT, "a row of %zu pixels overflows", width);
     if (row_stride == 0)
         row_stride = row;
@@ -31,7 +34,9 @@ igd_status io_batch_check(const void *pixels, igd_pixel_type type, size_t count,
     /* One image spans (height - 1) row strides plus one row. */
     if (!core_mul_size(height - 1, row_stride, &rows_span) ||
         !core_add_size(rows_span, row, &image) || !core_mul_size(row_stride, height, &last))
-        return core_fail(err, IGD_ERR_INVALID_ARGUMENT, "an image of %zu rows overflows", height);
+        return core_fail(err, IGD_ERR_INVALID_ARGUMENT,
+                         "an image of %zu rows of %zu bytes (row stride %zu) overflows", height,
+                         row, row_stride);
     if (image_stride == 0)
         image_stride = last;
     if (image_stride < image)
@@ -40,6 +45,24 @@ igd_status io_batch_check(const void *pixels, igd_pixel_type type, size_t count,
     if (!core_mul_size(count - 1, image_stride, &last) || !core_add_size(last, image, &span) ||
         span > (size_t)PTRDIFF_MAX)
         return core_fail(err, IGD_ERR_INVALID_ARGUMENT, "a batch of %zu images overflows", count);
+    /* A float pixel that is not a number would make every score and statistic NaN. */
+    if (type == IGD_PIXEL_F32) {
+        const size_t per_row = width * channels;
+        for (size_t i = 0; i < count; i++)
+            for (size_t y = 0; y < height; y++) {
+                const unsigned char *at =
+                    (const unsigned char *)pixels + i * image_stride + y * row_stride;
+                for (size_t k = 0; k < per_row; k++) {
+                    float v;
+                    memcpy(&v, at + k * sizeof(float), sizeof v);
+                    if (!isfinite(v))
+                        return core_fail(err, IGD_ERR_INVALID_ARGUMENT,
+                                         "image %zu: the float pixel at row %zu, column %zu is "
+                                         "not a finite number",
+                                         i, y, k / channels);
+                }
+            }
+    }
     return IGD_OK;
 }
 

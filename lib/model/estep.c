@@ -1,5 +1,6 @@
 /* The E-step: the classifier's centre and spread from the latents of the whole training set,
  * streamed (begin, add batches, finish), and the classifier term itself. */
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -67,6 +68,13 @@ static igd_status flush(igd_model *m, mdl_net *net, int n, const int *cell, core
     CORE_TRY(mdl_infer_run(m, inf, n, false, err));
     const float *z = nn_data(inf->enc, inf->z);
     const int d = net->arch.latent;
+    /* A latent that is not finite (a diverged or damaged network) would poison the statistics. */
+    for (size_t k = 0; k < (size_t)n * d; k++)
+        if (!(fabsf(z[k]) <= 1e18f))
+            return core_fail(err, IGD_ERR_NUMERIC,
+                             "the E-step of the %s model met a latent that is not finite (or "
+                             "overflows); its statistics are unchanged",
+                             net->id == MDL_GLOBAL ? "global" : "local");
     for (int i = 0; i < n && net->building.positions; i++)
         CORE_TRY(mdl_memory_offer(&net->building, (size_t)cell[i], z + (size_t)i * d,
                                   net->estep_limit, &net->memory_rng, err));
@@ -167,6 +175,14 @@ igd_status mdl_estep_finish(igd_model *m, int id, core_err *err)
                         : var;
     if (spread < m->cfg.sigma_min)
         spread = m->cfg.sigma_min;
+    bool finite = isfinite(spread);
+    for (int k = 0; k < d && finite; k++)
+        finite = fabs(center_entry(m, net, k, keep)) <= FLT_MAX;
+    if (!finite)
+        return core_fail(err, IGD_ERR_NUMERIC,
+                         "the E-step of the %s model gave a centre or spread that is not finite; "
+                         "the model is unchanged",
+                         id == MDL_GLOBAL ? "global" : "local");
     /* The memory to keep: the sample, or a coreset of it (built aside, so that a failure leaves
      * the sample as it was). */
     mdl_memory kept = {0};

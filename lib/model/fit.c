@@ -60,7 +60,7 @@ static void release_views(fit_run *r, size_t count)
 static igd_status load_views(fit_run *r, const size_t *idx, size_t count, core_err *err)
 {
     for (size_t i = 0; i < count; i++) {
-        igd_status st = ds_view(r->ds, idx[i], &r->views[i], &r->holders[i], err);
+        igd_status st = ds_view(r->ds, idx[i], &r->m->opts, &r->views[i], &r->holders[i], err);
         if (st != IGD_OK) {
             release_views(r, i);
             return st;

@@ -97,6 +97,22 @@ void mdl_free(igd_model *m)
     core_free(m);
 }
 
+int mdl_threads(const igd_model *m)
+{
+    return m->file_threads ? 0 : m->cfg.threads;
+}
+
+void mdl_retain(igd_model *m)
+{
+    __atomic_add_fetch(&m->refs, 1, __ATOMIC_RELAXED);
+}
+
+void mdl_release(igd_model *m)
+{
+    if (m && __atomic_sub_fetch(&m->refs, 1, __ATOMIC_ACQ_REL) == 0)
+        mdl_free(m);
+}
+
 igd_status mdl_reconfigure(igd_model *m, core_err *err)
 {
     mdl_config c;
@@ -134,6 +150,7 @@ igd_status mdl_create_limited(const igd_options *opts, size_t max_param_bytes, i
     igd_model *m = core_calloc(1, sizeof *m);
     if (!m)
         return core_fail(err, IGD_ERR_OUT_OF_MEMORY, "allocating a model");
+    m->refs = 1;
     if (opts)
         m->opts = *opts;
     else

@@ -83,6 +83,7 @@ typedef struct mdl_trainer {
     float *dz;
     double *ms_val, *coef, *alpha, *zeta;
     size_t *partner;
+    float *stats; /* the running statistics before the step (restored when it fails) */
 } mdl_trainer;
 
 /* One sub-model (global or local). */
@@ -136,6 +137,8 @@ struct igd_model {
     mdl_callbacks cb;
     api_views views; /* the API's views of the batch of the running mutating call */
     core_err err;
+    int refs; /* the caller's handle and every session (atomic): freed when the last goes */
+    bool file_threads; /* cfg.threads came from a model file, not the caller: not applied */
 };
 
 /* ---- model lifetime (model.c) ---- */
@@ -147,7 +150,14 @@ igd_status mdl_create_limited(const igd_options *opts, size_t max_param_bytes, i
 /* Bytes of all parameter values of the model's networks. */
 size_t mdl_param_bytes(const igd_model *m);
 void mdl_free(igd_model *m);
+/* A reference more (a session), and one less: the model is freed when its handle and every
+ * session are released. */
+void mdl_retain(igd_model *m);
+void mdl_release(igd_model *m);
 bool mdl_has(const igd_model *m, int net);
+/* The thread count calls run with: the threads option, unless it came from a model file and the
+ * caller has not set it (then 0, all cores: runtime resources are the caller's choice). */
+int mdl_threads(const igd_model *m);
 /* Re-derives the configuration after a [runtime] option changed. */
 igd_status mdl_reconfigure(igd_model *m, core_err *err);
 void mdl_log(const igd_model *m, igd_log_level level, const char *fmt, ...)

@@ -11,6 +11,8 @@
  * are little-endian; floats are IEEE-754. */
 #include "model/modelfile.h"
 
+#include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -212,11 +214,64 @@ size_t mdl_save_size(const igd_model *m, unsigned flags)
     return w.pos;
 }
 
+static bool floats_finite(const float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(x[i]))
+            return false;
+    return true;
+}
+
+/* The checks of mdl_load_buffer on the values a file would hold: a model that would not load is
+ * never written. */
+static igd_status check_saveable(const igd_model *m, unsigned flags, core_err *err)
+{
+    for (int c = 0; c < m->cfg.channels; c++)
+        if (!(fabs(m->mean[c]) <= 1e3 && m->std[c] >= 1e-6 && m->std[c] <= 1e3))
+            return core_fail(err, IGD_ERR_NUMERIC,
+                             "not saved: the normalisation of channel %d (mean %g, std %g) is "
+                             "out of range",
+                             c, m->mean[c], m->std[c]);
+    if (m->has_threshold && !(m->threshold > 0 && isfinite(m->threshold)))
+        return core_fail(err, IGD_ERR_NUMERIC, "not saved: the threshold %g is invalid",
+                         m->threshold);
+    for (int id = 0; id < MDL_NETS; id++) {
+        if (!mdl_has(m, id))
+            continue;
+        const mdl_net *n = &m->net[id];
+        const char *what = id == MDL_GLOBAL ? "global" : "local";
+        const nn_params *stores[3] = {&n->enc, &n->dec, &n->critic};
+        bool ok = n->spread > 0 && isfinite(n->spread) &&
+                  floats_finite(n->center, (size_t)n->arch.latent);
+        for (int k = 0; k < 3 && ok; k++)
+            ok = nn_params_finite(stores[k], false, (flags & IGD_SAVE_OPTIMIZER) != 0);
+        for (size_t p = 0; p < n->memory.positions && ok; p++) {
+            const mdl_memory *mem = &n->memory;
+            ok = mem->scale[p] >= MDL_MEMORY_SCALE_MIN && mem->scale[p] <= MDL_MEMORY_SCALE_MAX &&
+                 floats_finite(mem->z[p], mem->count[p] * (size_t)mem->latent);
+            for (size_t i = 0; i < mem->count[p] && ok; i++)
+                ok = mem->norm[p][i] <= FLT_MAX;
+        }
+        if (!ok)
+            return core_fail(err, IGD_ERR_NUMERIC,
+                             "not saved: the %s model holds a number that is not finite (its "
+                             "training diverged or its state is damaged)",
+                             what);
+    }
+    if (mdl_seg_exists(m) &&
+        !nn_params_finite(&m->seg.params, false, (flags & IGD_SAVE_OPTIMIZER) != 0))
+        return core_fail(err, IGD_ERR_NUMERIC,
+                         "not saved: the segmentation head holds a number that is not finite "
+                         "(its training diverged or its state is damaged)");
+    return IGD_OK;
+}
+
 igd_status mdl_save_buffer(const igd_model *m, unsigned flags, void *buffer, size_t size,
                            core_err *err)
 {
     if (size > UINT32_MAX)
         return core_fail(err, IGD_ERR_UNSUPPORTED, "models over 4 GiB are not supported");
+    CORE_TRY(check_saveable(m, flags, err));
     wr w = {buffer, 0};
     write_model(m, flags, &w);
     return IGD_OK;
@@ -225,13 +280,15 @@ igd_status mdl_save_buffer(const igd_model *m, unsigned flags, void *buffer, siz
 typedef struct save_job {
     const void *data;
     size_t size;
+    const char *path;
 } save_job;
 
 static igd_status write_all(FILE *f, void *user, core_err *err)
 {
     const save_job *job = user;
+    errno = 0;
     if (fwrite(job->data, 1, job->size, f) != job->size)
-        return core_fail(err, IGD_ERR_IO, "writing the model failed");
+        return io_fail_errno(err, errno ? errno : EIO, "writing the model to", job->path);
     return IGD_OK;
 }
 
@@ -242,7 +299,7 @@ igd_status mdl_save_file(const igd_model *m, const char *path, unsigned flags, c
     if (!buf)
         return core_fail(err, IGD_ERR_OUT_OF_MEMORY, "allocating %zu bytes to save", size);
     igd_status st = mdl_save_buffer(m, flags, buf, size, err);
-    save_job job = {buf, size};
+    save_job job = {buf, size, path};
     if (st == IGD_OK)
         st = io_write_atomic(path, write_all, &job, err);
     core_free(buf);
@@ -513,8 +570,9 @@ static igd_status read_header(rd *r, uint32_t *flags)
         return r->st = core_fail(r->err, IGD_ERR_CORRUPT, "unknown flags in the model file");
     if (payload != r->end - HEADER - TRAILER)
         return r->st = core_fail(r->err, IGD_ERR_CORRUPT,
-                                 "the model file has %zu bytes; its header says %llu", r->end,
-                                 (unsigned long long)(payload + HEADER + TRAILER));
+                                 "the model file has %zu bytes (a payload of %zu); its header "
+                                 "says a payload of %llu bytes",
+                                 r->end, r->end - HEADER - TRAILER, (unsigned long long)payload);
     if (memcmp(r->p + r->end - 4, END_MAGIC, 4) != 0)
         return r->st = core_fail(r->err, IGD_ERR_CORRUPT, "the model file's end mark is missing");
     uint32_t crc = (uint32_t)crc32(crc32(0L, Z_NULL, 0), r->p, (uInt)(r->end - TRAILER));
@@ -600,6 +658,8 @@ igd_status mdl_load_buffer(const void *data, size_t size, const igd_options *run
         st = core_fail(err, IGD_ERR_CORRUPT, "the model file's options are inconsistent: %s",
                        err->msg);
     CORE_TRY(st);
+    /* The file's thread count is kept (it saves back as it was) but not applied. */
+    m->file_threads = !(runtime && runtime->set[opt_index(IGD_OPT_THREADS)]);
 
     sub = section(&r, &s, S_NORM);
     if (get_u32(&sub, "NORM") != (uint32_t)m->cfg.channels)
@@ -649,12 +709,42 @@ igd_status mdl_load_buffer(const void *data, size_t size, const igd_options *run
     return IGD_OK;
 }
 
+/* The header of a file, checked before the file is read whole: the magic, the version and the
+ * payload length against the file's size. */
+static igd_status check_head(const unsigned char *head, size_t got, uint64_t file_size, void *user,
+                             core_err *err)
+{
+    (void)user;
+    if (got < HEADER || file_size < HEADER + TRAILER || memcmp(head, MAGIC, 8) != 0)
+        return core_fail(err, IGD_ERR_CORRUPT, "not a libigd model file");
+    rd r = {head, 8, HEADER, err, IGD_OK};
+    uint32_t version = get_u32(&r, "the header");
+    get_u32(&r, "the header");
+    uint64_t payload = get_u64(&r, "the header");
+    if (version == 0 || version > MDL_FORMAT_VERSION)
+        return IGD_OK; /* the whole file's check says which */
+    if (payload != file_size - HEADER - TRAILER)
+        return core_fail(err, IGD_ERR_CORRUPT,
+                         "the model file has %llu bytes (a payload of %llu); its header says a "
+                         "payload of %llu bytes",
+                         (unsigned long long)file_size,
+                         (unsigned long long)(file_size - HEADER - TRAILER),
+                         (unsigned long long)payload);
+    return IGD_OK;
+}
+
 igd_status mdl_load_file(const char *path, const igd_options *runtime, igd_model **out,
                          core_err *err)
 {
     unsigned char *data;
     size_t size;
-    CORE_TRY(io_read_file(path, (size_t)1 << 34, &data, &size, err));
+    igd_status rst =
+        io_read_file_checked(path, (size_t)1 << 34, HEADER, check_head, NULL, &data, &size, err);
+    if (rst != IGD_OK) {
+        if (rst == IGD_ERR_CORRUPT)
+            core_wrap(err, "loading %s", path);
+        return rst;
+    }
     igd_status st = mdl_load_buffer(data, size, runtime, out, err);
     core_free(data);
     if (st != IGD_OK)

@@ -39,6 +39,7 @@ static void trainer_free(mdl_seg_trainer *t)
         return;
     nn_graph_free(t->g);
     core_free_aligned(t->dlogits);
+    core_free(t->stats);
     core_free(t);
 }
 
@@ -108,6 +109,9 @@ static igd_status trainer_for(igd_model *m, int n, core_err *err)
         st = nn_graph_finalize(t->g, err);
     if (st == IGD_OK && !(t->dlogits = core_malloc_aligned(bytes)))
         st = core_fail(err, IGD_ERR_OUT_OF_MEMORY, "allocating the head's gradients");
+    if (st == IGD_OK &&
+        !(t->stats = core_malloc_array(nn_params_stats_count(&seg->params) + 1, sizeof(float))))
+        st = core_fail(err, IGD_ERR_OUT_OF_MEMORY, "allocating the head's statistics");
     if (st != IGD_OK) {
         trainer_free(t);
         return st;
@@ -126,15 +130,26 @@ igd_status mdl_seg_train_step(igd_model *m, int n, const float *crops, const flo
     mdl_seg_trainer *t = seg->trainer;
     const size_t plane = (size_t)seg->arch.size * (size_t)seg->arch.size;
     normalize(m, crops, nn_data(t->g, t->x), (size_t)n, plane);
-    CORE_TRY(nn_graph_forward(t->g, err));
+    /* Nothing changes unless the loss, every gradient and every running statistic is finite. */
+    nn_params_stats_save(&seg->params, t->stats);
+    igd_status st = nn_graph_forward(t->g, err);
     const size_t count = (size_t)n * plane;
     float *dl = nn_diff(t->g, t->logits);
-    double value =
-        loss_focal(nn_data(t->g, t->logits), masks, count, m->cfg.seg_gamma, 1.0, 1.0, dl);
-    if (!isfinite(value))
-        return core_fail(err, IGD_ERR_STATE,
-                         "the segmentation head's loss is not finite (learning rate too high?)");
-    CORE_TRY(nn_graph_backward(t->g, &t->logits, 1, true, err));
+    double value = 0;
+    if (st == IGD_OK) {
+        value = loss_focal(nn_data(t->g, t->logits), masks, count, m->cfg.seg_gamma, 1.0, 1.0, dl);
+        st = nn_graph_backward(t->g, &t->logits, 1, true, err);
+    }
+    if (st == IGD_OK && (!isfinite(value) || !nn_params_finite(&seg->params, true, false)))
+        st = core_fail(err, IGD_ERR_NUMERIC,
+                       "training of the segmentation head diverged after %llu steps: its loss, "
+                       "a gradient or a running statistic is not finite; the head keeps its "
+                       "last state (a lower seg_learning_rate may help)",
+                       (unsigned long long)seg->steps);
+    if (st != IGD_OK) {
+        nn_params_stats_restore(&seg->params, t->stats);
+        return st;
+    }
     nn_adam opt = {lr, m->cfg.ae_opt.beta1, m->cfg.ae_opt.beta2, 1e-8, 0};
     nn_adam_step(&seg->params, &opt);
     seg->steps++;

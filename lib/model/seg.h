@@ -22,6 +22,7 @@ typedef struct mdl_seg_trainer {
     nn_graph *g;
     int x, logits;
     float *dlogits;
+    float *stats; /* the running statistics before the step, restored if it fails */
 } mdl_seg_trainer;
 
 typedef struct mdl_seg {

@@ -71,7 +71,7 @@ static igd_status load_chunk(seg_run *r, size_t first, size_t *loaded, core_err 
     for (size_t i = first; i < r->n; i++) {
         io_view v;
         igd_image *holder = NULL;
-        CORE_TRY(ds_view(r->ds, r->idx[i], &v, &holder, err));
+        CORE_TRY(ds_view(r->ds, r->idx[i], &m->opts, &v, &holder, err));
         size_t sw, sh, plane = 0, bytes = 0;
         mdl_seg_scaled_size(m, v.width, v.height, &sw, &sh);
         igd_status st = IGD_OK;

@@ -1,5 +1,6 @@
 #include "model/session.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "core/alloc.h"
@@ -26,7 +27,9 @@ void mdl_session_free(igd_session *s)
     api_views_free(&s->views);
     core_free(s->parts);
     nn_ctx_fini(&s->ctx);
+    igd_model *m = s->model;
     core_free(s);
+    mdl_release(m);
 }
 
 static float *alloc_floats(size_t a, size_t b, size_t c)
@@ -44,6 +47,7 @@ igd_status mdl_session_create(igd_model *m, igd_session **out, core_err *err)
     if (!s)
         return core_fail(err, IGD_ERR_OUT_OF_MEMORY, "allocating a session");
     s->model = m;
+    mdl_retain(m);
     igd_status st = nn_ctx_init(&s->ctx, err);
     s->ctx.wino_infer = m->cfg.wino_infer;
     for (int i = 0; i < MDL_NETS && st == IGD_OK; i++) {
@@ -197,6 +201,12 @@ igd_status mdl_session_detect(igd_session *s, const io_view *views, size_t n, si
                               double *scores, double *parts, float *maps, core_err *err)
 {
     igd_model *m = s->model;
+    for (int id = 0; id < MDL_NETS; id++)
+        if (mdl_has(m, id) && !m->net[id].has_stats)
+            return core_fail(err, IGD_ERR_STATE,
+                             "the %s model has no statistics yet: run an E-step (or fit) before "
+                             "detecting",
+                             id == MDL_GLOBAL ? "global" : "local");
     detect_state ds;
     ds.parts = parts;
     ds.decode[MDL_GLOBAL] = m->cfg.score_rec != 0 || wanted > IGD_PART_GLOBAL_REC;
@@ -224,6 +234,12 @@ igd_status mdl_session_detect(igd_session *s, const io_view *views, size_t n, si
             p[IGD_PART_GLOBAL] + p[IGD_PART_LOCAL] + m->cfg.seg_score * p[IGD_PART_SEG];
         p[IGD_PART_NORMALIZED] = mdl_normalized_score(m, p[IGD_PART_SCORE]);
         scores[i] = p[IGD_PART_SCORE];
+        for (int k = 0; k < IGD_PART_COUNT; k++)
+            if (!isfinite(p[k]))
+                return core_fail(err, IGD_ERR_NUMERIC,
+                                 "image %zu: the model's score is not a finite number (its "
+                                 "weights or statistics are damaged or overflow)",
+                                 i);
     }
     return IGD_OK;
 }
@@ -397,6 +413,12 @@ static igd_status heatmaps(igd_session *s, const io_view *views, size_t n, float
             CORE_TRY(mix_seg(s, &views[i], out, s->scratch,
                              seg_terms ? seg_terms + i * stride : NULL, err));
         io_plane_blur(out, views[0].width, views[0].height, m->cfg.smooth, s->scratch + plane);
+        for (size_t q = 0; q < plane; q++)
+            if (!isfinite(out[q]))
+                return core_fail(err, IGD_ERR_NUMERIC,
+                                 "image %zu: the model's heatmap is not finite (its weights "
+                                 "are damaged or overflow)",
+                                 i);
     }
     return IGD_OK;
 }

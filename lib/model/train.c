@@ -51,6 +51,7 @@ void mdl_trainer_free(mdl_trainer *t)
     core_free(t->alpha);
     core_free(t->zeta);
     core_free(t->partner);
+    core_free(t->stats);
     core_free(t);
 }
 
@@ -104,8 +105,12 @@ static igd_status trainer_build(igd_model *m, mdl_net *net, mdl_trainer *t, int 
     t->alpha = core_calloc((size_t)batch, sizeof(double));
     t->zeta = core_calloc((size_t)batch, sizeof(double));
     t->partner = core_calloc((size_t)batch, sizeof(size_t));
+    t->stats =
+        core_malloc_array(nn_params_stats_count(&net->enc) + nn_params_stats_count(&net->dec) +
+                              nn_params_stats_count(&net->critic) + 1,
+                          sizeof(float));
     if (!t->pix || !t->rec || !t->drec || !t->dz || !t->ms_val || !t->coef || !t->alpha ||
-        !t->zeta || !t->partner)
+        !t->zeta || !t->partner || !t->stats)
         return core_fail(err, IGD_ERR_OUT_OF_MEMORY, "allocating training buffers");
     return IGD_OK;
 }
@@ -268,6 +273,37 @@ static void gather_latent_grads(const igd_model *m, const mdl_net *net, mdl_trai
     }
 }
 
+/* The running statistics of the sub-model's networks, which training-mode passes move: saved
+ * before a step, restored when the step fails on a number that is not finite. */
+static void stats_save(mdl_net *net, float *buf)
+{
+    nn_params_stats_save(&net->enc, buf);
+    buf += nn_params_stats_count(&net->enc);
+    nn_params_stats_save(&net->dec, buf);
+    buf += nn_params_stats_count(&net->dec);
+    nn_params_stats_save(&net->critic, buf);
+}
+
+static void stats_restore(mdl_net *net, const float *buf)
+{
+    nn_params_stats_restore(&net->enc, buf);
+    buf += nn_params_stats_count(&net->enc);
+    nn_params_stats_restore(&net->dec, buf);
+    buf += nn_params_stats_count(&net->dec);
+    nn_params_stats_restore(&net->critic, buf);
+}
+
+static igd_status diverged(mdl_net *net, const char *what, core_err *err)
+{
+    stats_restore(net, net->trainer->stats);
+    return core_fail(err, IGD_ERR_NUMERIC,
+                     "training of the %s model diverged after %llu steps: %s is not finite; the "
+                     "model keeps its state before this step (a lower learning rate or other "
+                     "normalisation constants may help)",
+                     net->id == MDL_GLOBAL ? "global" : "local", (unsigned long long)net->steps,
+                     what);
+}
+
 igd_status mdl_bn_warmup(igd_model *m, int id, const io_view *views, size_t count, core_err *err)
 {
     mdl_net *net = &m->net[id];
@@ -278,7 +314,11 @@ igd_status mdl_bn_warmup(igd_model *m, int id, const io_view *views, size_t coun
     mdl_trainer *t = net->trainer;
     CORE_TRY(preprocess(m, net, t, views, n, err));
     mdl_normalize(m, t->pix, nn_data(t->enc, t->x), n, net->arch.size);
-    return nn_graph_forward(t->enc, err);
+    stats_save(net, t->stats);
+    CORE_TRY(nn_graph_forward(t->enc, err));
+    if (!nn_params_finite(&net->enc, false, false))
+        return diverged(net, "a batch normalisation's running statistic", err);
+    return IGD_OK;
 }
 
 igd_status mdl_train_step(igd_model *m, int id, const io_view *views, size_t count, double *losses,
@@ -299,26 +339,47 @@ igd_status mdl_train_step(igd_model *m, int id, const io_view *views, size_t cou
 
     CORE_TRY(preprocess(m, net, t, views, n, err));
     mdl_normalize(m, t->pix, nn_data(t->enc, t->x), n, net->arch.size);
-    CORE_TRY(nn_graph_forward(t->enc, err));
+    stats_save(net, t->stats);
+    igd_status st = nn_graph_forward(t->enc, err);
+    if (st != IGD_OK) {
+        stats_restore(net, t->stats);
+        return st;
+    }
     const float *z = nn_data(t->enc, t->z);
     double *cls = t->coef;
     mdl_classifier(m, net, z, n, cls, t->dz, 1.0 / n);
     for (int i = 0; i < n; i++)
         terms.cls += cls[i] / n;
 
-    if (uses_decoder(m)) {
-        CORE_TRY(reconstruction(m, net, t, n, &terms, err));
-        if (uses_critic(m))
-            CORE_TRY(adversarial_forward(m, net, t, n, &terms, err));
-        CORE_TRY(nn_graph_backward(t->dec, &t->xhat, 1, true, err));
-        if (uses_critic(m))
-            CORE_TRY(nn_graph_backward(t->dec_mix, &t->xmix, 1, true, err));
-        gather_latent_grads(m, net, t, n);
-        if (uses_critic(m))
-            CORE_TRY(critic_update(m, t, n, &terms, err));
+    if (st == IGD_OK && uses_decoder(m)) {
+        st = reconstruction(m, net, t, n, &terms, err);
+        if (st == IGD_OK && uses_critic(m))
+            st = adversarial_forward(m, net, t, n, &terms, err);
+        if (st == IGD_OK)
+            st = nn_graph_backward(t->dec, &t->xhat, 1, true, err);
+        if (st == IGD_OK && uses_critic(m))
+            st = nn_graph_backward(t->dec_mix, &t->xmix, 1, true, err);
+        if (st == IGD_OK)
+            gather_latent_grads(m, net, t, n);
+        if (st == IGD_OK && uses_critic(m))
+            st = critic_update(m, t, n, &terms, err);
     }
-    memcpy(nn_diff(t->enc, t->z), t->dz, sizeof(float) * (size_t)n * net->arch.latent);
-    CORE_TRY(nn_graph_backward(t->enc, &t->z, 1, true, err));
+    if (st == IGD_OK) {
+        memcpy(nn_diff(t->enc, t->z), t->dz, sizeof(float) * (size_t)n * net->arch.latent);
+        st = nn_graph_backward(t->enc, &t->z, 1, true, err);
+    }
+    if (st != IGD_OK) {
+        stats_restore(net, t->stats);
+        return st;
+    }
+    /* Nothing is updated unless every loss, gradient and running statistic is finite. */
+    const double total = terms.cls + m->cfg.lambda2 * (terms.rec + m->cfg.lambda3 * terms.fool);
+    if (!isfinite(total) || !isfinite(terms.critic) || !isfinite(terms.mae) || !isfinite(terms.ms))
+        return diverged(net, "the loss", err);
+    if (!nn_params_finite(&net->enc, true, false) ||
+        (uses_decoder(m) && !nn_params_finite(&net->dec, true, false)) ||
+        (uses_critic(m) && !nn_params_finite(&net->critic, true, false)))
+        return diverged(net, "a gradient or running statistic", err);
 
     nn_adam ae = m->cfg.ae_opt, critic = m->cfg.critic_opt;
     ae.lr = nn_poly_lr(ae.lr, net->steps, m->cfg.total_steps, m->cfg.decay_power);
@@ -329,10 +390,15 @@ igd_status mdl_train_step(igd_model *m, int id, const io_view *views, size_t cou
     if (uses_critic(m))
         nn_adam_step(&net->critic, &critic);
     net->steps++;
+    if (!nn_params_finite(&net->enc, false, true) || !nn_params_finite(&net->dec, false, true) ||
+        !nn_params_finite(&net->critic, false, true))
+        return core_fail(err, IGD_ERR_NUMERIC,
+                         "training of the %s model diverged at step %llu: the optimiser step "
+                         "overflowed a parameter; the model can no longer be saved",
+                         id == MDL_GLOBAL ? "global" : "local", (unsigned long long)net->steps);
 
     if (losses) {
-        losses[IGD_LOSS_TOTAL] =
-            terms.cls + m->cfg.lambda2 * (terms.rec + m->cfg.lambda3 * terms.fool);
+        losses[IGD_LOSS_TOTAL] = total;
         losses[IGD_LOSS_CLASSIFIER] = terms.cls;
         losses[IGD_LOSS_RECONSTRUCTION] = terms.rec;
         losses[IGD_LOSS_MAE] = terms.mae;

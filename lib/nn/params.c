@@ -1,5 +1,6 @@
 #include "nn/params.h"
 
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -145,4 +146,58 @@ size_t nn_params_trainable_count(const nn_params *p)
         if (p->items[i].trainable)
             n += p->items[i].count;
     return n;
+}
+
+size_t nn_params_stats_count(const nn_params *p)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < p->count; i++)
+        if (!p->items[i].trainable)
+            n += p->items[i].count;
+    return n;
+}
+
+void nn_params_stats_save(const nn_params *p, float *out)
+{
+    for (size_t i = 0; i < p->count; i++) {
+        const nn_param *q = &p->items[i];
+        if (q->trainable)
+            continue;
+        memcpy(out, p->value + q->offset, q->count * sizeof(float));
+        out += q->count;
+    }
+}
+
+void nn_params_stats_restore(nn_params *p, const float *in)
+{
+    for (size_t i = 0; i < p->count; i++) {
+        const nn_param *q = &p->items[i];
+        if (q->trainable)
+            continue;
+        memcpy(p->value + q->offset, in, q->count * sizeof(float));
+        in += q->count;
+    }
+    p->version++;
+}
+
+/* Whether every float of x[0, n) lies within +-limit (false for NaN). */
+static bool within(const float *x, size_t n, float limit)
+{
+    int ok = 1;
+#pragma omp parallel for schedule(static) reduction(& : ok) if (n > 65536)
+    for (size_t i = 0; i < n; i++)
+        ok &= fabsf(x[i]) <= limit;
+    return ok;
+}
+
+bool nn_params_finite(const nn_params *p, bool grads, bool moments)
+{
+    if (!p->committed)
+        return true;
+    const size_t n = p->total;
+    if (!within(p->value, n, FLT_MAX))
+        return false;
+    if (grads && !within(p->grad, n, 1e18f))
+        return false;
+    return !moments || (within(p->m, n, FLT_MAX) && within(p->v, n, FLT_MAX));
 }

@@ -9,6 +9,7 @@
 #ifndef NN_PARAMS_H
 #define NN_PARAMS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -59,6 +60,14 @@ void nn_params_zero_grad(nn_params *p);
 /* grad += other (same layout). */
 void nn_params_add_grad(nn_params *p, const float *other);
 size_t nn_params_trainable_count(const nn_params *p);
+/* Floats of the running statistics (the parameters that do not train). */
+size_t nn_params_stats_count(const nn_params *p);
+/* Copies the running statistics into out (nn_params_stats_count floats), or back from it. */
+void nn_params_stats_save(const nn_params *p, float *out);
+void nn_params_stats_restore(nn_params *p, const float *in);
+/* Whether every value is finite; with moments, every Adam moment too; with grads, every gradient
+ * is finite and small enough that its square (Adam's second moment) stays finite. */
+bool nn_params_finite(const nn_params *p, bool grads, bool moments);
 
 static inline float *nn_param_value(nn_params *p, size_t i)
 {

@@ -237,6 +237,10 @@ def mode_cli(tmp):
     run([TRAIN, "--folder", missing, "-o", model], 1)
     run([TRAIN, "--folder", tmp, "-o", os.path.join(missing, "m.model")], 1,
         what="igd-train into a missing folder fails before training")
+    for out in (tmp, "", tmp + "/"):
+        code, _, err = run([TRAIN, "--folder", tmp, "-o", out], 1,
+                           what="igd-train -o %r (a folder, empty) fails before training" % out)
+        check("E-step" not in err, "igd-train -o %r did not train" % out)
     run([DETECT, "-m", missing, img], 1)
     run([HEATMAP, "-m", missing, "-o", tmp, img], 1)
     run([EVAL, "-m", missing, "-o", tmp, "--mvtec", missing], 1)

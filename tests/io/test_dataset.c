@@ -157,13 +157,13 @@ START_TEST(mvtec_train_and_test)
     io_view v;
     igd_image *holder;
     core_err err = {0};
-    ck_assert_int_eq(ds_view(te, 5, &v, &holder, &err), IGD_OK);
+    ck_assert_int_eq(ds_view(te, 5, NULL, &v, &holder, &err), IGD_OK);
     ck_assert_ptr_nonnull(holder);
     ck_assert_uint_eq(v.width, 8);
     ck_assert_uint_eq(v.channels, 3);
     ck_assert_ptr_eq(v.data, igd_image_const_data(holder));
     igd_image_free(holder);
-    ck_assert_int_eq(ds_view(te, 6, &v, &holder, &err), IGD_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(ds_view(te, 6, NULL, &v, &holder, &err), IGD_ERR_INVALID_ARGUMENT);
 
     /* The two splits share class ids, so test anomalies can contaminate the training set. */
     ck_assert_igd_ok(igd_dataset_contaminate(tr, te, 0.25, 1));
@@ -347,7 +347,7 @@ START_TEST(idx_plain_and_gzip)
             io_view v;
             igd_image *holder = (igd_image *)1;
             core_err err = {0};
-            ck_assert_int_eq(ds_view(ds, i, &v, &holder, &err), IGD_OK);
+            ck_assert_int_eq(ds_view(ds, i, NULL, &v, &holder, &err), IGD_OK);
             ck_assert_ptr_null(holder);
             ck_assert_mem_eq(v.data, pixels + i * H * W, H * W);
             ck_assert_uint_eq(v.row_stride, W);
@@ -613,7 +613,7 @@ static int sample_value(const igd_dataset *ds, size_t i)
     io_view v;
     igd_image *holder;
     core_err err = {0};
-    ck_assert_int_eq(ds_view(ds, i, &v, &holder, &err), IGD_OK);
+    ck_assert_int_eq(ds_view(ds, i, NULL, &v, &holder, &err), IGD_OK);
     return v.data[0];
 }
 

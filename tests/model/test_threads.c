@@ -115,7 +115,12 @@ START_TEST(detection_during_training_sees_whole_steps)
     unsigned char *bytes = malloc(size);
     ck_assert_igd_ok(igd_model_save_memory(m, IGD_SAVE_OPTIMIZER, bytes, size, &size));
     igd_model *copy;
-    ck_assert_igd_ok(igd_model_load_memory(bytes, size, NULL, &copy));
+    /* The same thread count as the model's (a loaded model does not take the file's). */
+    igd_options *rt;
+    ck_assert_igd_ok(igd_options_create(&rt));
+    ck_assert_igd_ok(igd_options_set_int(rt, IGD_OPT_THREADS, 1));
+    ck_assert_igd_ok(igd_model_load_memory(bytes, size, rt, &copy));
+    igd_options_free(rt);
     double states[STEPS + 1][N];
     for (int k = 0; k <= STEPS; k++) {
         igd_session *s;

@@ -11,6 +11,7 @@ Suite *make_save_failures_suite(void);
 Suite *make_concurrency_suite(void);
 Suite *make_regressions_suite(void);
 Suite *make_known_bugs_suite(void);
+Suite *make_contract_suite(void);
 
 static const struct {
     const char *name;
@@ -22,6 +23,7 @@ static const struct {
     {"concurrency", make_concurrency_suite},
     {"regressions", make_regressions_suite},
     {"known_bugs", make_known_bugs_suite},
+    {"contract", make_contract_suite},
 };
 
 int main(int argc, char **argv)

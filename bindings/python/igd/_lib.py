@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import operator
 import os
 from ctypes import (
     CFUNCTYPE,
@@ -119,6 +120,7 @@ FUNCTIONS: Dict[str, Tuple[Any, Sequence[Any]]] = {
         [_buf, _enum, _size, _size, _size, _size, _size, _size, _buf, _buf, _hp],
     ),
     "igd_dataset_copy": (_STATUS, [_h, _hp]),
+    "igd_dataset_set_limits": (_STATUS, [_h, _h]),
     "igd_dataset_free": (None, [_h]),
     "igd_dataset_count": (_size, [_h]),
     "igd_dataset_label": (_STATUS, [_h, _size, _intp]),
@@ -268,6 +270,46 @@ def _make_errcheck(last_error: Callable[[], Optional[bytes]]) -> Callable[..., i
     return errcheck
 
 
+def _checked_int(ctype: Any, bits: int, signed: bool) -> Any:
+    """An argument type for ctype that refuses integers it cannot hold (ctypes would silently
+    keep their low bits: 2**70 would pass as 0)."""
+    lo, hi = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
+
+    class Arg:
+        @classmethod
+        def from_param(cls, value: Any) -> Any:
+            if isinstance(value, ctype):
+                return value
+            v = operator.index(value)
+            if not lo <= v <= hi:
+                raise OverflowError(f"{v} is out of range for a C {ctype.__name__} ({lo}..{hi})")
+            return ctype(v)
+
+    Arg.__name__ = f"checked_{ctype.__name__}"
+    return Arg
+
+
+class _CheckedStr:
+    """char * arguments: text with an embedded NUL would be cut short there (a path 'a\\0b'
+    would name 'a'), so it is refused."""
+
+    @classmethod
+    def from_param(cls, value: Any) -> Any:
+        if isinstance(value, (bytes, bytearray)) and b"\0" in value:
+            raise ValueError("embedded NUL character in a string or path")
+        return c_char_p.from_param(value)
+
+
+_CHECKED: Dict[Any, Any] = {
+    c_int: _checked_int(c_int, 8 * ctypes.sizeof(c_int), True),
+    c_uint: _checked_int(c_uint, 8 * ctypes.sizeof(c_uint), False),
+    c_int64: _checked_int(c_int64, 64, True),
+    c_uint64: _checked_int(c_uint64, 64, False),
+    c_size_t: _checked_int(c_size_t, 8 * ctypes.sizeof(c_size_t), False),
+    c_char_p: _CheckedStr,
+}
+
+
 def bind(library: Any) -> None:
     """Sets restype, argtypes (and the status check) of every function in FUNCTIONS."""
     missing = [name for name in FUNCTIONS if not hasattr(library, name)]
@@ -279,12 +321,35 @@ def bind(library: Any) -> None:
     errcheck = _make_errcheck(last_error)
     for name, (restype, argtypes) in FUNCTIONS.items():
         fn = getattr(library, name)
-        fn.argtypes = list(argtypes)
+        checked = [_CHECKED.get(t, t) for t in argtypes]
+        fn.argtypes = checked
         if restype == _STATUS:
             fn.restype = _status
             fn.errcheck = errcheck
         else:
             fn.restype = restype
+        if any(t in _CHECKED.values() for t in checked):
+            setattr(library, name, _with_checks(fn, checked))
+
+
+def _with_checks(fn: Any, argtypes: Sequence[Any]) -> Callable[..., Any]:
+    """fn, checking its integer and string arguments first, so that an integer out of range
+    raises OverflowError and a string with a NUL ValueError (ctypes would wrap either in its
+    ArgumentError)."""
+    checks = [(i, t) for i, t in enumerate(argtypes) if t in _CHECKED.values()]
+
+    def call(*args: Any) -> Any:
+        for i, t in checks:
+            if i < len(args):
+                t.from_param(args[i])
+        return fn(*args)
+
+    call.__name__ = fn.__name__
+    call.__doc__ = fn.__doc__
+    call.argtypes = fn.argtypes  # type: ignore[attr-defined]
+    call.restype = fn.restype  # type: ignore[attr-defined]
+    call.function = fn  # type: ignore[attr-defined]
+    return call
 
 
 lib, path = load()

@@ -18,6 +18,7 @@ __all__ = [
     "VersionError",
     "NotFoundError",
     "InternalError",
+    "NumericError",
     "error_for_status",
 ]
 
@@ -118,6 +119,12 @@ class InternalError(Error):
     code = -12
 
 
+class NumericError(Error, ArithmeticError):
+    """IGD_ERR_NUMERIC: a result is not a finite number (training diverged, a damaged model)."""
+
+    code = -13
+
+
 _BY_STATUS: Dict[int, Type[Error]] = {
     cls.code: cls
     for cls in (
@@ -133,6 +140,7 @@ _BY_STATUS: Dict[int, Type[Error]] = {
         VersionError,
         NotFoundError,
         InternalError,
+        NumericError,
     )
 }
 

@@ -22,11 +22,12 @@ STATUS_CLASSES = {
     -10: igd.VersionError,
     -11: igd.NotFoundError,
     -12: igd.InternalError,
+    -13: igd.NumericError,
 }
 
 
 def test_one_class_per_status():
-    assert len(set(STATUS_CLASSES.values())) == 12
+    assert len(set(STATUS_CLASSES.values())) == 13
     for status, cls in STATUS_CLASSES.items():
         assert issubclass(cls, igd.Error)
         err = igd.error_for_status(status, "msg")
@@ -147,3 +148,26 @@ def test_model_options_and_runtime_options():
             m.set_options(rho=5)
         assert m.options["rho"] == 0.3
     assert isinstance(errors.Error("x"), Exception)
+
+
+@pytest.mark.parametrize("name,value", [("threads", 2**70), ("global_size", 2**64 + 16),
+                                        ("seed", -(2**63) - 1), ("threads", 2**64)])
+def test_integers_beyond_64_bits_are_refused_not_wrapped(name, value):
+    opts = igd.Options()
+    with pytest.raises((OverflowError, ValueError)):
+        opts[name] = value
+    assert opts[name] == igd.Options()[name]  # unchanged
+    with pytest.raises((OverflowError, ValueError)):
+        igd.Model({**TINY, name: value})
+
+
+def test_paths_with_an_embedded_nul_are_refused(tmp_path, model_bytes):
+    model = igd.Model.from_bytes(model_bytes)
+    target = tmp_path / "a.igd"
+    with pytest.raises(ValueError):
+        model.save(str(target) + "\0.bak")
+    assert not target.exists()
+    with pytest.raises(ValueError):
+        igd.Model.load(str(target) + "\0x")
+    with pytest.raises(ValueError):
+        igd.Options()["rho\0x"] = 0.2

@@ -40,7 +40,7 @@ def test_create_save_load(tmp_path, train_images, test_images):
     # Resuming from a file with the optimiser state trains exactly like the original.
     resumed = igd.Model.load(tmp_path / "b.igd")
     resumed.set_options(threads=1)
-    m2 = igd.Model.from_bytes(full)
+    m2 = igd.Model.from_bytes(full, threads=1)  # a file's thread count is not applied
     a = resumed.train_step(train_images[8:16])
     b = m2.train_step(train_images[8:16])
     assert a == b
