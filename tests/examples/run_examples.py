@@ -288,6 +288,22 @@ def mode_mvtec(tmp):
     check(os.path.getsize(extra) > plain_size, "--save-optimizer saves the optimiser state too")
     run([DETECT, "-m", extra, sorted(boxes)[0]], 0,
         what="igd-detect with a model saved with its optimiser state")
+    # --preset: a named bundle under the options given on the command line, wherever it
+    # stands; an unknown name is a usage error that lists the presets. A texture model has a
+    # segmentation head, which igd-heatmap draws and igd-eval scores.
+    rc, out, err = run([TRAIN, "--mvtec", root, "-o", extra, "--preset", "nope"], 2)
+    check("digits, texture, object" in err, "--preset with an unknown name: %r" % err)
+    seg = os.path.join(tmp, "seg.model")
+    run([TRAIN, "--mvtec", root, "-o", seg, "-q", "--set", "seg_tile=32", "--preset", "texture",
+         "--set", "seg_width=4", "--set", "seg_steps=5", "--epochs", "1"] + SMALL, 0)
+    rc, out, err = run([EVAL, "-m", seg, "-o", os.path.join(tmp, "seg-report"), "--mvtec", root,
+                        "-q", "--examples", "1"], 0)
+    with open(os.path.join(tmp, "seg-report", "metrics.json")) as f:
+        seg_metrics = json.load(f)
+    check(seg_metrics["model_options"]["seg_width"] == 4
+          and seg_metrics["model_options"]["seg_tile"] == 32,
+          "options given before and after --preset win over it")
+    check(seg_metrics["pixel_auroc"] is not None, "igd-eval draws the head's heatmaps")
     if not os.path.exists(model):
         return
 
