@@ -272,7 +272,7 @@ typedef enum igd_option {
     IGD_OPT_SEG_HEATMAP_WEIGHT = 91, /* real [runtime]: share of the head's probability map in
                                       * heatmaps; the IGD models' maps take the rest (1) */
     IGD_OPT_SEG_SMOOTH = 92,         /* real [runtime]: Gaussian sigma, in pixels of the scaled
-                                      * image, smoothing the head's map before its maximum (2) */
+                                      * image, smoothing the head's map before its maximum (1) */
     IGD_OPT_SEG_ANOMALY_SHARE = 93,  /* real: share of training crops given synthetic anomalies
                                       * (0.5) */
     /* Native resolution (experimental) */

@@ -155,7 +155,7 @@ static const opt_def table[OPT_COUNT] = {
      "weight of the segmentation head's smoothed maximum in scores (experimental)"},
     {IGD_OPT_SEG_HEATMAP_WEIGHT, "seg_heatmap_weight", R, 0, 1, 1.0, true, NULL,
      "share of the segmentation head's map in heatmaps (experimental)"},
-    {IGD_OPT_SEG_SMOOTH, "seg_smooth", R, 0, 100, 2.0, true, NULL,
+    {IGD_OPT_SEG_SMOOTH, "seg_smooth", R, 0, 100, 1.0, true, NULL,
      "Gaussian sigma, in scaled pixels, smoothing the head's map before its maximum "
      "(experimental)"},
     {IGD_OPT_SEG_ANOMALY_SHARE, "seg_anomaly_share", R, 0, 1, 0.5, false, NULL,
